@@ -1,0 +1,41 @@
+# The two commands of the README: `make serve` (backend with the bundled model) and `make test`.
+# Each installs what a fresh machine lacks first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DATA ?= ../shared/data
+
+.PHONY: serve test install install-test system-deps extension-deps package lint
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e '.[train,test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test system-deps extension-deps
+
+system-deps:
+	@command -v chromium >/dev/null && command -v xvfb-run >/dev/null || \
+	  ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium xvfb)
+
+extension-deps:
+	cd extension && npm ci --no-audit --no-fund --loglevel=error
+
+serve: install
+	$(VENV)/bin/shinsaku serve
+
+test: install-test
+	cd extension && npm test
+	cd extension && npm run lint
+	$(PY) -m pytest -q -rs
+
+package: extension-deps
+	cd extension && npm run package

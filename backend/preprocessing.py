@@ -1,0 +1,202 @@
+"""The one preprocessing contract shared by training and the backend.
+
+Bytes -> ``decode_image`` -> RGB ``PIL.Image`` -> ``to_model_input`` -> ``(3, 224, 224)`` float32 in [0, 1].
+
+Only pixels reach the model: the file format, metadata and alpha channel are dropped here, so a model
+trained through this module cannot learn them as shortcuts. Training inserts its random augmentations
+between the two steps; evaluation and the backend call them back to back (``preprocess``).
+
+This module needs Pillow and NumPy only (no torch), so the backend can import it.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+#: Pillow format names accepted; everything else (SVG, TIFF, EPS, ICO, PSD, ...) is refused.
+ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
+#: Model input side in pixels.
+INPUT_SIZE = 224
+#: Largest accepted image, in pixels (width * height). Larger files are refused as possible bombs.
+MAX_PIXELS = 40_000_000
+#: Largest accepted width or height, in pixels.
+MAX_SIDE = 16_384
+#: Background that transparent pixels are composited onto, 8-bit RGB.
+BACKGROUND = (255, 255, 255)
+#: Padding colour for letterbox resizing, 8-bit RGB.
+LETTERBOX_FILL = (128, 128, 128)
+#: Resize modes: ``center_crop`` (shorter side to 224, centre crop) or ``letterbox`` (longer side to
+#: 224, pad with ``LETTERBOX_FILL``).
+RESIZE_MODES = ("center_crop", "letterbox")
+
+
+class ImageError(ValueError):
+    """An image the detector cannot judge. ``code`` is a stable machine-readable name and
+    ``http_status`` the status the backend answers with."""
+
+    code = "invalid_image"
+    http_status = 422
+
+
+class EmptyImage(ImageError):
+    """The input holds zero bytes (HTTP 400)."""
+
+    code = "empty_image"
+    http_status = 400
+
+
+class UnsupportedFormat(ImageError):
+    """Not one of ``ALLOWED_FORMATS``, or not an image at all (HTTP 415)."""
+
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+class ImageTooLarge(ImageError):
+    """More than ``MAX_PIXELS`` pixels or a side over ``MAX_SIDE`` (decompression bomb; HTTP 413)."""
+
+    code = "image_too_large"
+    http_status = 413
+
+
+class CorruptImage(ImageError):
+    """A truncated or corrupt file of an allowed format (HTTP 422)."""
+
+    code = "corrupt_image"
+    http_status = 422
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """Size limits for ``decode_image``, in pixels."""
+
+    max_pixels: int = MAX_PIXELS
+    max_side: int = MAX_SIDE
+
+
+def _to_rgb(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB: 16-bit and 32-bit greyscale are scaled (not clipped),
+    palette transparency and alpha are composited onto ``background``."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode != "F" and arr.max(initial=0) > 255 else 255.0
+        if img.mode == "F" and arr.max(initial=0) <= 1.0:
+            top = 1.0
+        arr = np.clip(np.rint(arr / top * 255.0), 0, 255).astype(np.uint8)
+        img = Image.fromarray(arr, mode="L")
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, background + (255,))
+        return Image.alpha_composite(canvas, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def decode_image(
+    data: bytes,
+    *,
+    limits: DecodeLimits = DecodeLimits(),
+    background: tuple[int, int, int] = BACKGROUND,
+) -> Image.Image:
+    """Decode image bytes to an 8-bit RGB ``PIL.Image`` following the contract.
+
+    Steps: Pillow decode restricted to ``ALLOWED_FORMATS``; size check before any pixel is decoded;
+    frame 0 of animations; EXIF orientation applied; 16-bit and palette images converted correctly;
+    alpha composited onto ``background``.
+
+    Args:
+        data: the file's bytes.
+        limits: largest accepted image, in pixels.
+        background: RGB colour (0-255) behind transparent pixels.
+
+    Returns:
+        An ``RGB`` image of the file's (oriented) size in pixels.
+
+    Raises:
+        EmptyImage: ``data`` is empty.
+        UnsupportedFormat: not an image, or a format outside ``ALLOWED_FORMATS``.
+        ImageTooLarge: more than ``limits.max_pixels`` pixels or a side over ``limits.max_side``.
+        CorruptImage: truncated or corrupt data.
+    """
+    if not data:
+        raise EmptyImage("the image is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except UnidentifiedImageError as exc:
+        raise UnsupportedFormat(
+            f"not an image in an allowed format ({', '.join(ALLOWED_FORMATS)})"
+        ) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(str(exc)) from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise CorruptImage(f"cannot read the image header: {exc}") from exc
+    width, height = img.size
+    if width <= 0 or height <= 0:
+        raise CorruptImage(f"image has an empty side ({width}x{height} px)")
+    if width * height > limits.max_pixels or max(width, height) > limits.max_side:
+        raise ImageTooLarge(
+            f"{width}x{height} px exceeds the limit of {limits.max_pixels} px "
+            f"and {limits.max_side} px per side"
+        )
+    try:
+        img.seek(0)
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        return _to_rgb(img, background)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(str(exc)) from exc
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
+        raise CorruptImage(f"truncated or corrupt {img.format} image: {exc}") from exc
+
+
+def resize_to_input(img: Image.Image, size: int = INPUT_SIZE, mode: str = "center_crop") -> Image.Image:
+    """Resize an RGB image to ``size`` x ``size`` pixels with bicubic resampling (antialiased when
+    shrinking).
+
+    ``center_crop`` scales the shorter side to ``size`` and crops the centre; ``letterbox`` scales the
+    longer side to ``size`` and pads with ``LETTERBOX_FILL``.
+
+    Raises:
+        ValueError: ``mode`` is not one of ``RESIZE_MODES``.
+    """
+    if mode not in RESIZE_MODES:
+        raise ValueError(f"resize mode must be one of {RESIZE_MODES}, got {mode!r}")
+    width, height = img.size
+    if mode == "center_crop":
+        scale = size / min(width, height)
+        new = (max(size, round(width * scale)), max(size, round(height * scale)))
+        img = img.resize(new, Image.Resampling.BICUBIC)
+        left, top = (new[0] - size) // 2, (new[1] - size) // 2
+        return img.crop((left, top, left + size, top + size))
+    scale = size / max(width, height)
+    new = (max(1, round(width * scale)), max(1, round(height * scale)))
+    canvas = Image.new("RGB", (size, size), LETTERBOX_FILL)
+    canvas.paste(img.resize(new, Image.Resampling.BICUBIC), ((size - new[0]) // 2, (size - new[1]) // 2))
+    return canvas
+
+
+def to_array(img: Image.Image) -> np.ndarray:
+    """RGB ``PIL.Image`` (H, W) -> ``(3, H, W)`` float32 in [0, 1], channels R, G, B."""
+    return np.ascontiguousarray(np.asarray(img, dtype=np.float32).transpose(2, 0, 1) / 255.0)
+
+
+def to_model_input(img: Image.Image, size: int = INPUT_SIZE, mode: str = "center_crop") -> np.ndarray:
+    """RGB ``PIL.Image`` -> model input ``(3, size, size)`` float32 in [0, 1] (``resize_to_input``
+    then ``to_array``). Normalisation (ImageNet mean/std) happens inside the model graph."""
+    return to_array(resize_to_input(img, size, mode))
+
+
+def preprocess(data: bytes, size: int = INPUT_SIZE, mode: str = "center_crop",
+               limits: DecodeLimits = DecodeLimits()) -> np.ndarray:
+    """Image bytes -> model input ``(3, size, size)`` float32 in [0, 1]: ``decode_image`` then
+    ``to_model_input``. Raises the ``ImageError`` subclasses of ``decode_image``."""
+    return to_model_input(decode_image(data, limits=limits), size, mode)
