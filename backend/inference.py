@@ -1,0 +1,178 @@
+"""onnxruntime session (``Detector``) and the dynamic batcher with its bounded queue (``Batcher``)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+
+import numpy as np
+import onnxruntime as ort
+
+from backend.model_card import ModelCard, ModelError
+
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+
+def choose_providers(preference: str = "auto") -> list[str]:
+    """onnxruntime execution providers in priority order: CUDA (the ``gpu`` extra) when available
+    and ``preference`` is ``auto`` or ``cuda``, then CPU. Raises ``ModelError`` for ``cuda`` without
+    CUDA and for an unknown preference."""
+    available = ort.get_available_providers()
+    if preference not in ("auto", "cuda", "cpu"):
+        raise ModelError(f"PROVIDER must be auto, cuda or cpu, got {preference!r}")
+    if preference == "cuda" and CUDA not in available:
+        raise ModelError("PROVIDER=cuda but onnxruntime has no CUDAExecutionProvider (install the gpu extra)")
+    return [CUDA, CPU] if preference != "cpu" and CUDA in available else [CPU]
+
+
+class Detector:
+    """An onnxruntime session of the detector.
+
+    ``predict`` takes ``(B, 3, S, S)`` float32 RGB in [0, 1] (``S`` = ``card.size``) and returns
+    ``(B,)`` float32 probabilities that the image is AI-generated; TTA and normalisation are inside
+    the graph.
+    """
+
+    def __init__(self, card: ModelCard, provider: str = "auto", intra_op_threads: int = 0,
+                 inter_op_threads: int = 1, allow_spinning: bool = False) -> None:
+        """Create the session (``intra_op_threads`` 0: one per CPU core; ``allow_spinning``: let idle
+        onnxruntime threads busy-wait, which steals CPU from decoding and other processes). Raises ``ModelError`` when the file is missing or not a valid model,
+        or its input/output names differ from the card."""
+        self.card = card
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = intra_op_threads or (os.cpu_count() or 1)
+        options.inter_op_num_threads = max(1, inter_op_threads)
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if allow_spinning else "0")
+        try:
+            self.session = ort.InferenceSession(str(card.onnx_path), options,
+                                                providers=choose_providers(provider))
+        except ModelError:
+            raise
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelError(f"cannot load {card.onnx_path}: {exc}") from exc
+        inputs = [i.name for i in self.session.get_inputs()]
+        outputs = [o.name for o in self.session.get_outputs()]
+        if card.input_name not in inputs or card.output_name not in outputs:
+            raise ModelError(f"model has inputs {inputs} and outputs {outputs}, card says "
+                             f"{card.input_name!r} -> {card.output_name!r}")
+        self.provider = self.session.get_providers()[0]
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """``(B, 3, S, S)`` float32 in [0, 1] -> ``(B,)`` float32 in [0, 1]. Raises ``ModelError``
+        when the output has the wrong shape or non-finite values."""
+        out = self.session.run([self.card.output_name], {self.card.input_name: batch})[0]
+        out = np.asarray(out, dtype=np.float32).reshape(-1)
+        if out.shape != (batch.shape[0],) or not np.all(np.isfinite(out)):
+            raise ModelError(f"model output has shape {out.shape} or non-finite values for batch {batch.shape}")
+        return np.clip(out, 0.0, 1.0)
+
+    def warm_up(self) -> float:
+        """Run one inference on a mid-grey image and return its probability. Raises ``ModelError``."""
+        size = self.card.size
+        try:
+            return float(self.predict(np.full((1, 3, size, size), 0.5, dtype=np.float32))[0])
+        except ModelError:
+            raise
+        except Exception as exc:
+            raise ModelError(f"warm-up inference failed: {exc}") from exc
+
+
+class QueueFull(RuntimeError):
+    """The inference queue holds ``maxsize`` images already; retry later (HTTP 503)."""
+
+
+class Batcher:
+    """Dynamic batching in front of a ``predict`` function, with a bounded queue.
+
+    ``submit`` puts one ``(3, S, S)`` float32 array in a queue of at most ``queue_size`` arrays and
+    returns a ``Future`` of its probability (float). One worker thread takes the first waiting array,
+    adds every array already queued, and, while ``expected()`` says more are on their way (requests
+    being decoded), waits for them up to ``max_wait_ms`` milliseconds, up to ``max_batch`` arrays;
+    then it runs ``predict`` once on the stacked ``(B, 3, S, S)`` batch.
+    """
+
+    def __init__(self, predict: Callable[[np.ndarray], np.ndarray], max_batch: int = 16,
+                 max_wait_ms: float = 5.0, queue_size: int = 64,
+                 expected: Callable[[], int] = lambda: 0) -> None:
+        self._predict = predict
+        self.max_batch = max(1, int(max_batch))
+        self.max_wait_s = max(0.0, float(max_wait_ms)) / 1000.0
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, int(queue_size)))
+        self._expected = expected
+        self._stop = threading.Event()
+        self.batch_sizes: list[int] = []  # size of each batch run, for tests and stats (last 1000)
+        self._thread = threading.Thread(target=self._run, name="shinsaku-batcher", daemon=True)
+        self._thread.start()
+
+    def submit(self, x: np.ndarray) -> Future:
+        """Queue one ``(3, S, S)`` float32 array. Raises ``QueueFull`` at once when the queue is
+        full, ``RuntimeError`` after ``close``."""
+        if self._stop.is_set():
+            raise RuntimeError("batcher is closed")
+        future: Future = Future()
+        try:
+            self._queue.put_nowait((x, future))
+        except queue.Full:
+            raise QueueFull(f"{self._queue.maxsize} images are waiting for inference") from None
+        return future
+
+    def qsize(self) -> int:
+        """Arrays waiting in the queue now."""
+        return self._queue.qsize()
+
+    def _collect(self) -> list:
+        items = [self._queue.get()]
+        deadline = time.monotonic() + self.max_wait_s
+        while len(items) < self.max_batch:
+            try:
+                items.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._expected() <= 0:
+                break
+            try:
+                items.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return [item for item in items if item is not None]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            items = self._collect()
+            if not items:
+                continue
+            futures = [f for _, f in items]
+            try:
+                probs = self._predict(np.stack([x for x, _ in items]))
+                for future, p in zip(futures, probs):
+                    future.set_result(float(p))
+            except BaseException as exc:  # noqa: BLE001 - every accepted request gets an answer
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(exc)
+            self.batch_sizes = (self.batch_sizes + [len(items)])[-1000:]
+
+    def close(self) -> None:
+        """Stop the worker; arrays still queued get a ``RuntimeError``."""
+        self._stop.set()
+        try:
+            self._queue.put_nowait(None)
+        except queue.Full:
+            pass
+        self._thread.join(timeout=5)
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[1].set_exception(RuntimeError("the backend is shutting down"))

@@ -1,0 +1,130 @@
+"""The OpenAPI 3.0 document served at ``GET /v1/openapi.json`` (checked against the server with
+schemathesis in ``tests/backend/test_openapi.py``)."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+from backend import __version__
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _busy(description: str) -> dict:
+    return {**_error(description), "headers": {"Retry-After": {"schema": {"type": "string"},
+                                                                 "description": "seconds"}}}
+
+
+COMMON_ERRORS = {
+    "401": _error("X-Shinsaku-Token is configured and missing or wrong"),
+    "403": _error("Host or Origin not allowed"),
+    "405": _error("method not allowed (see the Allow header)"),
+}
+BODY_ERRORS = {
+    "400": _error("empty body, or no file in the field images"),
+    "411": _error("Content-Length missing"),
+    "413": _error("body, image or file count over the limit, or a decompression bomb"),
+    "415": _error("content type or image format not accepted"),
+    "422": _error("truncated or corrupt image"),
+    "500": _error("the inference failed"),
+    "503": _busy("model loading or unavailable, or the queue is full: retry after Retry-After seconds"),
+}
+
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error", "message"],
+              "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
+    "Result": {
+        "type": "object",
+        "required": ["label", "probability_ai", "threshold", "model_version", "sha256", "elapsed_ms",
+                     "cached", "request_id"],
+        "properties": {
+            "label": {"type": "string", "enum": ["ai", "human", "uncertain"]},
+            "probability_ai": {"type": "number", "minimum": 0, "maximum": 1},
+            "threshold": {"type": "number", "minimum": 0, "maximum": 1},
+            "model_version": {"type": "string"},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "elapsed_ms": {"type": "number", "minimum": 0, "description": "milliseconds"},
+            "cached": {"type": "boolean"},
+            "request_id": {"type": "string"},
+        },
+    },
+    "ItemError": {"allOf": [{"$ref": "#/components/schemas/Error"},
+                            {"type": "object", "required": ["status"],
+                             "properties": {"status": {"type": "integer"}}}]},
+    "Health": {"type": "object", "required": ["status"],
+               "properties": {"status": {"type": "string", "enum": ["ok", "loading", "error"]},
+                              "model_version": {"type": "string"}, "sha256": {"type": "string"},
+                              "error": {"type": "string"}, "message": {"type": "string"}}},
+    "Model": {"type": "object",
+              "required": ["name", "version", "sha256", "input", "tta_views", "threshold", "uncertain_band",
+                           "execution_provider"],
+              "properties": {"name": {"type": "string"}, "version": {"type": "string"},
+                             "sha256": {"type": "string"}, "input": {"type": "object"},
+                             "output": {"type": "object"},
+                             "tta_views": {"type": "array", "items": {"type": "string"}},
+                             "threshold": {"type": "number"},
+                             "uncertain_band": {"type": "array", "items": {"type": "number"},
+                                                "minItems": 2, "maxItems": 2},
+                             "metrics": {"type": "object"}, "execution_provider": {"type": "string"},
+                             "max_batch_size": {"type": "integer"}, "max_batch_files": {"type": "integer"}}},
+}
+
+
+def _json(ref: str, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
+
+
+def build_document() -> dict:
+    """The OpenAPI document as a dict."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Shinsaku local detector backend", "version": __version__,
+                 "description": "Judges whether an anime-style image was drawn by a person or generated "
+                                "by AI. Loopback only; Host and Origin are checked; never fetches URLs."},
+        "servers": [{"url": "http://127.0.0.1:8765"}],
+        "security": [{}, {"token": []}],
+        "components": {"schemas": SCHEMAS, "securitySchemes": {
+            "token": {"type": "apiKey", "in": "header", "name": "X-Shinsaku-Token"}}},
+        "paths": {
+            "/v1/health": {"get": {"operationId": "health", "responses": {
+                "200": _json("#/components/schemas/Health", "model loaded and warmed up"),
+                "503": {**_busy("model loading, missing, corrupt or failed its warm-up"),
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
+                **COMMON_ERRORS}}},
+            "/v1/model": {"get": {"operationId": "model", "responses": {
+                "200": _json("#/components/schemas/Model", "the model card and execution provider"),
+                "503": BODY_ERRORS["503"], **COMMON_ERRORS}}},
+            "/v1/classify": {"post": {
+                "operationId": "classify",
+                "requestBody": {"required": True, "content": {"image/*": binary,
+                                                              "application/octet-stream": binary}},
+                "responses": {"200": _json("#/components/schemas/Result", "the verdict"),
+                              **BODY_ERRORS, **COMMON_ERRORS}}},
+            "/v1/classify/batch": {"post": {
+                "operationId": "classifyBatch",
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["images"],
+                    "properties": {"images": {"type": "array", "minItems": 1,
+                                              "items": {"type": "string", "format": "binary"}}}}}}},
+                "responses": {"200": {"description": "one result or error object per file, in input order",
+                                      "content": {"application/json": {"schema": {
+                                          "type": "object", "required": ["results"],
+                                          "properties": {"results": {"type": "array", "items": {"oneOf": [
+                                              {"$ref": "#/components/schemas/Result"},
+                                              {"$ref": "#/components/schemas/ItemError"}]}}}}}}},
+                              **BODY_ERRORS, **COMMON_ERRORS}}},
+            "/v1/openapi.json": {"get": {"operationId": "openapi", "responses": {
+                "200": {"description": "this document", "content": {"application/json": {"schema": {"type": "object"}}}},
+                **COMMON_ERRORS}}},
+        },
+    }
+
+
+@functools.cache
+def openapi_document() -> str:
+    """The OpenAPI document as JSON text."""
+    return json.dumps(build_document(), indent=1)

@@ -1,0 +1,62 @@
+"""Who may talk to the backend: Host (DNS rebinding), Origin (web pages), token; CORS for extensions.
+
+Checks run in ``before_request`` for every path, in this order, before the body is read:
+Host (403 ``forbidden_host``), Origin (403 ``forbidden_origin``), token (401 ``unauthorized``,
+not for CORS preflights, which browsers send without custom headers).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, current_app, request
+from flask_cors import CORS
+
+from backend.config import is_loopback
+from backend.errors import ApiError
+
+TOKEN_HEADER = "X-Shinsaku-Token"
+
+
+def allowed_hosts(config: Mapping[str, Any]) -> set[str]:
+    """Accepted ``Host`` header values, lowercase: ``127.0.0.1:PORT``, ``localhost:PORT``,
+    ``[::1]:PORT``, the bind address with the port when it is a specific non-loopback address, and
+    ``EXTRA_ALLOWED_HOSTS``."""
+    port = config["PORT"]
+    hosts = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
+    bind = config["HOST"]
+    if bind not in ("0.0.0.0", "::", "") and not is_loopback(bind):
+        hosts.add(f"[{bind}]:{port}" if ":" in bind else f"{bind}:{port}")
+    hosts.update(h.lower() for h in config["EXTRA_ALLOWED_HOSTS"])
+    return {h.lower() for h in hosts}
+
+
+def token_matches(expected: str, given: str | None) -> bool:
+    """Constant-time comparison of the configured token and the request's (None: missing)."""
+    return given is not None and hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
+
+
+def check_request() -> None:
+    """``before_request`` hook. Raises ``ApiError`` 403 for a foreign Host or Origin (``null``
+    included), 401 for a wrong or missing token when one is configured."""
+    config = current_app.config
+    host = request.headers.get("Host", "").lower()
+    if host not in allowed_hosts(config):
+        raise ApiError(403, "forbidden_host", f"Host {host!r} is not accepted (use 127.0.0.1:{config['PORT']})")
+    origin = request.headers.get("Origin")
+    if origin is not None and origin not in config["ALLOWED_ORIGINS"]:
+        raise ApiError(403, "forbidden_origin", f"Origin {origin!r} may not use this backend")
+    token = config["TOKEN"]
+    if token and request.method != "OPTIONS" and not token_matches(token, request.headers.get(TOKEN_HEADER)):
+        raise ApiError(401, "unauthorized", f"missing or wrong {TOKEN_HEADER} header")
+
+
+def init_security(app: Flask) -> None:
+    """Install ``check_request`` and CORS headers for ``ALLOWED_ORIGINS`` only (never ``*``)."""
+    app.before_request(check_request)
+    CORS(app, origins=list(app.config["ALLOWED_ORIGINS"]), supports_credentials=False,
+         allow_headers=["Content-Type", TOKEN_HEADER], methods=["GET", "POST", "OPTIONS"],
+         expose_headers=["Retry-After", "X-Request-Id"], max_age=600, send_wildcard=False, always_send=False,
+         vary_header=True)

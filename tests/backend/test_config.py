@@ -1,0 +1,48 @@
+"""Configuration layering: defaults < instance file < SHINSAKU_* environment < create_app(config)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backend.config import CHROME_EXTENSION_ORIGIN, DEFAULTS, ConfigError, build_config
+
+
+def test_defaults():
+    config = build_config(environ={})
+    assert config["HOST"] == "127.0.0.1" and config["PORT"] == 8765
+    assert config["ALLOWED_ORIGINS"] == [CHROME_EXTENSION_ORIGIN]
+    assert config["MODEL_PATH"].endswith("backend/models/shinsaku-detector.json")
+    assert DEFAULTS["ALLOWED_ORIGINS"] == [CHROME_EXTENSION_ORIGIN]  # not mutated
+
+
+def test_layers(tmp_path, monkeypatch):
+    (tmp_path / "shinsaku.json").write_text(json.dumps(
+        {"PORT": 9000, "CACHE_SIZE": 5, "ALLOWED_ORIGINS": ["moz-extension://a"], "UNKNOWN": 1}))
+    monkeypatch.delenv("SHINSAKU_CONFIG", raising=False)
+    env = {"SHINSAKU_PORT": "9100", "SHINSAKU_MAX_WAIT_MS": "2.5", "SHINSAKU_TOKEN": "123",
+           "SHINSAKU_ALLOWED_ORIGINS": "moz-extension://b, moz-extension://a", "SHINSAKU_LOAD_MODEL_ASYNC": "false",
+           "OTHER_PORT": "1"}
+    config = build_config({"CACHE_SIZE": 7}, instance_path=tmp_path, environ=env)
+    assert config["PORT"] == 9100 and config["CACHE_SIZE"] == 7 and config["MAX_WAIT_MS"] == 2.5
+    assert config["TOKEN"] == "123" and config["LOAD_MODEL_ASYNC"] is False
+    assert config["ALLOWED_ORIGINS"] == [CHROME_EXTENSION_ORIGIN, "moz-extension://a", "moz-extension://b"]
+    assert "UNKNOWN" not in config
+    assert build_config(instance_path=tmp_path, environ={})["PORT"] == 9000
+
+
+def test_config_file_from_environment(tmp_path, monkeypatch):
+    path = tmp_path / "elsewhere.json"
+    path.write_text(json.dumps({"QUEUE_SIZE": 3}))
+    monkeypatch.setenv("SHINSAKU_CONFIG", str(path))
+    assert build_config(environ={})["QUEUE_SIZE"] == 3
+    path.write_text("{not json")
+    with pytest.raises(ConfigError):
+        build_config(environ={})
+
+
+@pytest.mark.parametrize("bad", [{"QUEUE_SIZE": 0}, {"MAX_IMAGE_BYTES": -1}, {"HOST": "10.0.0.1"}])
+def test_invalid(bad):
+    with pytest.raises(ConfigError):
+        build_config(bad, environ={})
