@@ -1,0 +1,158 @@
+/**
+ * Talking to the local backend: fetch image bytes (credentials omitted), POST them to
+ * /v1/classify with a bounded queue, cache by URL, back off while the backend is down.
+ */
+import { createBackoff, createTtlCache } from '../utils/cache.js';
+import { MAX_IMAGE_BYTES, uploadContentType } from '../utils/bytes.js';
+import { resultFromResponse } from '../utils/label.js';
+import { createQueue } from '../utils/queue.js';
+
+/** Most simultaneous requests to the backend. */
+export const MAX_CONCURRENT = 3;
+/** How long a result stays cached, ms. */
+export const RESULT_TTL_MS = 30 * 60 * 1000;
+/** Time limit for one backend request, ms. */
+export const REQUEST_TIMEOUT_MS = 60 * 1000;
+
+const errorResult = (error, message) => ({ state: 'error', error, message });
+
+/**
+ * @param {{getSettings: () => Promise<{backendUrl: string, token: string}>, fetchImpl?: typeof fetch}} deps
+ */
+export function createClassifier({ getSettings, fetchImpl = (...a) => fetch(...a) }) {
+  const queue = createQueue({ concurrency: MAX_CONCURRENT });
+  const cache = createTtlCache({ ttlMs: RESULT_TTL_MS, maxEntries: 2000 });
+  const backoff = createBackoff({ baseMs: 1000, maxMs: 30000 });
+  const inflight = new Map();
+
+  async function withTimeout(url, init, ms = REQUEST_TIMEOUT_MS) {
+    const ctl = new AbortController();
+    const t = setTimeout(() => ctl.abort(), ms);
+    try {
+      return await fetchImpl(url, { ...init, signal: ctl.signal });
+    } finally {
+      clearTimeout(t);
+    }
+  }
+
+  /** Fetch an image's bytes from the network, without cookies. */
+  async function fetchImage(url) {
+    let resp;
+    try {
+      resp = await withTimeout(url, { credentials: 'omit', cache: 'force-cache', referrerPolicy: 'no-referrer' }, 30000);
+    } catch (e) {
+      return { error: errorResult('image_unreadable', `Could not download the image (${e.message || e})`) };
+    }
+    if (!resp.ok) return { error: errorResult('image_unreadable', `Image download failed (HTTP ${resp.status})`) };
+    const blob = await resp.blob();
+    return { blob };
+  }
+
+  /** POST bytes to the backend; returns a result record. */
+  async function postBytes(blob, type) {
+    if (blob.size === 0) return errorResult('unsupported_image', 'Empty image');
+    if (blob.size > MAX_IMAGE_BYTES) return errorResult('unsupported_image', 'Image too large');
+    const { backendUrl, token } = await getSettings();
+    for (let attempt = 0; ; attempt++) {
+      if (backoff.isBackingOff()) {
+        return errorResult('backend_unreachable', `Backend unreachable at ${backendUrl}; retrying in ${Math.ceil(backoff.remainingMs() / 1000)} s`);
+      }
+      let resp;
+      try {
+        const headers = { 'Content-Type': uploadContentType(type || blob.type) };
+        if (token) headers['X-Shinsaku-Token'] = token;
+        resp = await withTimeout(`${backendUrl}/v1/classify`, { method: 'POST', body: blob, headers, credentials: 'omit' });
+      } catch (e) {
+        backoff.fail();
+        return errorResult('backend_unreachable', `Backend unreachable at ${backendUrl}`);
+      }
+      let body = null;
+      try {
+        body = await resp.json();
+      } catch {
+        body = null;
+      }
+      if (resp.ok) {
+        backoff.succeed();
+        return resultFromResponse(body);
+      }
+      if (resp.status === 503 && attempt < 2) {
+        const ra = Number(resp.headers.get('Retry-After'));
+        await new Promise((r) => setTimeout(r, Math.min(5000, Number.isFinite(ra) && ra > 0 ? ra * 1000 : 1000)));
+        continue;
+      }
+      const code = body && body.error ? String(body.error) : `http_${resp.status}`;
+      const message = body && body.message ? String(body.message) : `Backend answered HTTP ${resp.status}`;
+      if ([413, 415, 422].includes(resp.status)) return errorResult('unsupported_image', message);
+      if (resp.status === 401 || resp.status === 403) return errorResult('unauthorized', message);
+      if (resp.status >= 500) backoff.fail();
+      return errorResult(code, message);
+    }
+  }
+
+  /**
+   * Classify the image at `url`. For `data:`/`blob:` images pass the bytes read by the
+   * content script. Results (not errors) are cached by URL.
+   * @param {string} url
+   * @param {{bytes?: Uint8Array, type?: string}} [opts]
+   * @returns {Promise<{state: string, label?: string, probabilityAi?: number, modelVersion?: string, error?: string, message?: string, cached?: boolean}>}
+   */
+  function classify(url, { bytes, type } = {}) {
+    const hit = cache.get(url);
+    if (hit) return Promise.resolve({ ...hit, cached: true });
+    if (inflight.has(url)) return inflight.get(url);
+    const p = queue
+      .push(async () => {
+        let blob;
+        if (bytes) blob = new Blob([bytes], { type: type || '' });
+        else {
+          if (!/^https?:/i.test(url)) return errorResult('unsupported_image', 'Unsupported image URL');
+          const got = await fetchImage(url);
+          if (got.error) return got.error;
+          blob = got.blob;
+        }
+        return postBytes(blob, type);
+      })
+      .then((r) => {
+        if (r.state !== 'error') cache.set(url, r);
+        return r;
+      })
+      .catch((e) => errorResult('internal', String(e && e.message ? e.message : e)))
+      .finally(() => inflight.delete(url));
+    inflight.set(url, p);
+    return p;
+  }
+
+  /**
+   * Backend health and model description.
+   * @returns {Promise<{ok: boolean, status?: string, model?: object, error?: string}>}
+   */
+  async function status() {
+    const { backendUrl, token } = await getSettings();
+    const headers = token ? { 'X-Shinsaku-Token': token } : {};
+    try {
+      const h = await withTimeout(`${backendUrl}/v1/health`, { headers, credentials: 'omit' }, 5000);
+      const hb = await h.json().catch(() => ({}));
+      if (!h.ok) return { ok: false, error: `Backend not ready (HTTP ${h.status})`, backendUrl };
+      const m = await withTimeout(`${backendUrl}/v1/model`, { headers, credentials: 'omit' }, 5000);
+      const model = m.ok ? await m.json().catch(() => null) : null;
+      backoff.succeed();
+      return { ok: true, status: hb.status, model, backendUrl };
+    } catch (e) {
+      return { ok: false, error: `Backend unreachable at ${backendUrl}`, backendUrl };
+    }
+  }
+
+  return {
+    classify,
+    status,
+    /** Forget cached results and back-off state (after settings change). */
+    reset() {
+      cache.clear();
+      backoff.succeed();
+    },
+    get queue() {
+      return queue;
+    },
+  };
+}

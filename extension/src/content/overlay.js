@@ -1,0 +1,140 @@
+/**
+ * Badge overlay: one host element at the end of <html> with its own shadow root, so the
+ * page's styles can't reach the badges and the badges don't take part in the page layout.
+ * Badges are absolutely positioned over their images and follow them on scroll/resize.
+ */
+import { badgeText } from '../utils/label.js';
+
+const CSS = `
+:host { all: initial; }
+.badge {
+  position: absolute; box-sizing: border-box; max-width: 160px; padding: 2px 7px;
+  border-radius: 9px; font: 600 12px/16px system-ui, -apple-system, "Segoe UI", sans-serif;
+  letter-spacing: 0; color: #fff; background: #455a64; white-space: nowrap; pointer-events: none;
+  box-shadow: 0 1px 3px rgba(0,0,0,.45); border: 1px solid rgba(255,255,255,.7); opacity: .95;
+}
+.badge[data-state="human"] { background: #2e7d32; }
+.badge[data-state="ai"] { background: #c62828; }
+.badge[data-state="uncertain"] { background: #f9a825; color: #1a1a1a; }
+.badge[data-state="checking"] { background: #546e7a; }
+.badge[data-state="error"] { background: #4a148c; }
+.badge[data-state="error"]::before { content: "⚠ "; }
+.badge.right { transform: translateX(-100%); }
+.badge.bottom { transform: translateY(-100%); }
+.badge.right.bottom { transform: translate(-100%, -100%); }
+.badge[hidden] { display: none; }
+`;
+
+const INSET_PX = 4;
+
+export class Overlay {
+  constructor() {
+    /** @type {Map<Element, HTMLElement>} image -> badge */
+    this.badges = new Map();
+    /** @type {WeakMap<Element, boolean>} image -> last known intersection with the viewport */
+    this.inView = new WeakMap();
+    this.position = 'top-left';
+    this.host = null;
+    this.root = null;
+    this.frame = 0;
+  }
+
+  ensureHost() {
+    if (this.host && this.host.isConnected) return;
+    if (!this.host) {
+      this.host = document.createElement('shinsaku-overlay');
+      this.host.setAttribute(
+        'style',
+        'all: initial !important; position: absolute !important; top: 0 !important; left: 0 !important; ' +
+          'width: 0 !important; height: 0 !important; overflow: visible !important; margin: 0 !important; ' +
+          'padding: 0 !important; border: 0 !important; z-index: 2147483647 !important; pointer-events: none !important; display: block !important;',
+      );
+      this.root = this.host.attachShadow({ mode: 'open' });
+      const style = document.createElement('style');
+      style.textContent = CSS;
+      this.root.appendChild(style);
+    }
+    (document.documentElement || document.body).appendChild(this.host);
+  }
+
+  /**
+   * Show or update the badge of an image.
+   * @param {Element} img
+   * @param {{state: string, probabilityAi?: number, message?: string, error?: string}} result
+   * @param {string} url image URL the result belongs to
+   */
+  set(img, result, url) {
+    this.ensureHost();
+    let b = this.badges.get(img);
+    if (!b) {
+      b = document.createElement('div');
+      b.className = 'badge';
+      b.setAttribute('role', 'img');
+      this.root.appendChild(b);
+      this.badges.set(img, b);
+    }
+    const { text, alt } = badgeText(result);
+    b.textContent = text;
+    b.setAttribute('aria-label', alt);
+    b.title = alt;
+    b.dataset.state = result.state;
+    b.dataset.url = url;
+    if (typeof result.probabilityAi === 'number') b.dataset.probability = String(result.probabilityAi);
+    else delete b.dataset.probability;
+    if (result.error) b.dataset.error = result.error;
+    else delete b.dataset.error;
+    this.place(img, b);
+  }
+
+  /** Remove an image's badge. @param {Element} img */
+  remove(img) {
+    const b = this.badges.get(img);
+    if (b) b.remove();
+    this.badges.delete(img);
+  }
+
+  /** Remove every badge. */
+  clear() {
+    for (const img of [...this.badges.keys()]) this.remove(img);
+  }
+
+  /** @param {string} position one of BADGE_POSITIONS */
+  setPosition(position) {
+    this.position = position;
+    this.schedule();
+  }
+
+  /** Reposition all badges on the next animation frame. */
+  schedule() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.placeAll();
+    });
+  }
+
+  placeAll() {
+    if (!this.badges.size) return;
+    this.ensureHost();
+    for (const [img, b] of this.badges) {
+      if (!img.isConnected) this.remove(img);
+      else this.place(img, b);
+    }
+  }
+
+  place(img, b) {
+    const r = img.getBoundingClientRect();
+    const visible = r.width > 0 && r.height > 0 && this.inView.get(img) !== false;
+    b.hidden = !visible;
+    if (!visible) return;
+    const h = this.host.getBoundingClientRect();
+    const right = this.position.endsWith('right');
+    const bottom = this.position.startsWith('bottom');
+    const x = (right ? r.right - INSET_PX : r.left + INSET_PX) - h.left;
+    const y = (bottom ? r.bottom - INSET_PX : r.top + INSET_PX) - h.top;
+    b.classList.toggle('right', right);
+    b.classList.toggle('bottom', bottom);
+    b.style.left = `${Math.round(x)}px`;
+    b.style.top = `${Math.round(y)}px`;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Options page: backend URL, token, badge position, minimum size, human badges, sites.
+ */
+import { ext } from '../../utils/api.js';
+import { DEFAULT_SETTINGS, isLocalBackendUrl, normalizeSettings, siteFromInput, sitePattern } from '../../utils/settings.js';
+
+const $ = (id) => document.getElementById(id);
+
+async function load() {
+  return normalizeSettings(await ext.storage.local.get(Object.keys(DEFAULT_SETTINGS)));
+}
+
+function renderSites(sites) {
+  const ul = $('sites');
+  ul.textContent = '';
+  if (!sites.length) {
+    const li = document.createElement('li');
+    li.textContent = 'None yet.';
+    ul.append(li);
+  }
+  for (const host of sites) {
+    const li = document.createElement('li');
+    li.textContent = host;
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = 'Remove';
+    b.addEventListener('click', async () => {
+      const s = await load();
+      await ext.storage.local.set({ sites: s.sites.filter((h) => h !== host) });
+      // Give the site access back (fails harmlessly for always-granted loopback hosts).
+      await ext.permissions.remove({ origins: [sitePattern(host)] }).catch(() => {});
+      renderSites((await load()).sites);
+    });
+    li.append(b);
+    ul.append(li);
+  }
+}
+
+async function init() {
+  const s = await load();
+  $('backendUrl').value = s.backendUrl;
+  $('token').value = s.token;
+  $('badgePosition').value = s.badgePosition;
+  $('minSize').value = String(s.minSize);
+  $('showHuman').checked = s.showHuman;
+  renderSites(s.sites);
+
+  $('form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const url = $('backendUrl').value.trim();
+    if (!isLocalBackendUrl(url)) {
+      $('saved').textContent = 'The backend must be on 127.0.0.1 or localhost.';
+      return;
+    }
+    const next = normalizeSettings({
+      ...(await load()),
+      backendUrl: url,
+      token: $('token').value,
+      badgePosition: $('badgePosition').value,
+      minSize: Number($('minSize').value),
+      showHuman: $('showHuman').checked,
+    });
+    await ext.storage.local.set(next);
+    $('saved').textContent = 'Saved.';
+  });
+
+  $('add-site').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const host = siteFromInput($('new-site').value);
+    if (!host) return;
+    const granted = await ext.permissions.request({ origins: [sitePattern(host)] });
+    if (!granted) return;
+    const cur = await load();
+    await ext.storage.local.set({ sites: [...new Set([...cur.sites, host])] });
+    $('new-site').value = '';
+    renderSites((await load()).sites);
+  });
+}
+
+init();

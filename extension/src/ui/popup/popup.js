@@ -1,0 +1,133 @@
+/**
+ * Popup: backend status, the current site's auto-label switch, "Scan this page" with a
+ * summary and a most-likely-AI-first list, CSV export.
+ * `popup.html?tabId=N` targets tab N instead of the active tab (used by the tests).
+ */
+import { ext } from '../../utils/api.js';
+import { resultsToCsv } from '../../utils/csv.js';
+import { sortMostLikelyAiFirst } from '../../utils/label.js';
+import { normalizeSettings, sitePattern } from '../../utils/settings.js';
+
+const $ = (id) => document.getElementById(id);
+let lastResults = [];
+
+async function targetTab() {
+  const q = new URLSearchParams(location.search).get('tabId');
+  if (q) return ext.tabs.get(Number(q));
+  const [tab] = await ext.tabs.query({ active: true, currentWindow: true });
+  return tab;
+}
+
+async function showStatus() {
+  const el = $('backend');
+  const s = await ext.runtime.sendMessage({ type: 'status' });
+  el.dataset.ok = String(Boolean(s && s.ok));
+  if (s && s.ok) {
+    const m = s.model || {};
+    el.textContent = `Backend OK: model ${m.name || '?'} ${m.version || ''}`.trim();
+  } else {
+    el.textContent = (s && s.error) || 'Backend unreachable';
+  }
+}
+
+async function setupSwitch(tab) {
+  const toggle = $('auto-toggle');
+  let host = '';
+  try {
+    const u = new URL(tab.url);
+    if (/^https?:$/.test(u.protocol)) host = u.hostname;
+  } catch {
+    /* no URL (no tabs permission on this page) */
+  }
+  if (!host) {
+    toggle.disabled = true;
+    $('site-host').textContent = 'this page';
+    $('site-note').textContent = 'Open a web page to switch auto-labelling on.';
+    return;
+  }
+  $('site-host').textContent = host;
+  const settings = normalizeSettings(await ext.storage.local.get(null));
+  toggle.checked = settings.sites.includes(host) &&
+    (await ext.permissions.contains({ origins: [`${new URL(tab.url).protocol}//${host}/*`] }));
+  toggle.addEventListener('change', async () => {
+    const current = normalizeSettings(await ext.storage.local.get(null)).sites;
+    if (toggle.checked) {
+      // Must run in the click's user gesture: ask for this one site only.
+      const granted = await ext.permissions.request({ origins: [sitePattern(host)] });
+      if (!granted) {
+        toggle.checked = false;
+        $('site-note').textContent = 'Permission not granted.';
+        return;
+      }
+      await ext.storage.local.set({ sites: [...new Set([...current, host])] });
+      $('site-note').textContent = 'Auto-labelling on.';
+    } else {
+      await ext.storage.local.set({ sites: current.filter((h) => h !== host) });
+      $('site-note').textContent = 'Auto-labelling off.';
+    }
+  });
+}
+
+function render(counts, results) {
+  $('summary').hidden = false;
+  for (const k of ['ai', 'uncertain', 'human', 'error']) document.querySelector(`[data-count="${k}"]`).textContent = String(counts[k] || 0);
+  const list = $('results');
+  list.textContent = '';
+  for (const r of sortMostLikelyAiFirst(results)) {
+    const li = document.createElement('li');
+    li.dataset.state = r.state;
+    li.dataset.url = r.url;
+    const lbl = document.createElement('span');
+    lbl.className = 'lbl';
+    lbl.textContent = typeof r.probabilityAi === 'number' ? `${r.state} ${(r.probabilityAi * 100).toFixed(0)}%` : r.state;
+    const a = document.createElement('span');
+    a.textContent = r.url.startsWith('data:') ? `${r.url.slice(0, 40)}…` : r.url;
+    a.title = r.message || r.url;
+    li.append(lbl, a);
+    list.append(li);
+  }
+  lastResults = results;
+  $('export').disabled = !results.length;
+}
+
+async function scan(tab) {
+  $('scan').disabled = true;
+  $('scan-state').textContent = 'Scanning…';
+  try {
+    const { counts, results } = await ext.runtime.sendMessage({ type: 'scan', tabId: tab.id });
+    render(counts, results);
+    $('scan-state').textContent = `${counts.total} image(s) checked.`;
+    document.body.dataset.scanned = 'true';
+  } catch (e) {
+    $('scan-state').textContent = `Scan failed: ${e.message || e}`;
+  } finally {
+    $('scan').disabled = false;
+  }
+}
+
+function exportCsv() {
+  const blob = new Blob([resultsToCsv(sortMostLikelyAiFirst(lastResults))], { type: 'text/csv' });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = 'shinsaku-scan.csv';
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+}
+
+async function init() {
+  const tab = await targetTab();
+  showStatus().catch(() => {});
+  await setupSwitch(tab || {});
+  $('scan').addEventListener('click', () => scan(tab));
+  $('export').addEventListener('click', exportCsv);
+  $('open-options').addEventListener('click', (e) => {
+    e.preventDefault();
+    ext.runtime.openOptionsPage();
+  });
+  if (tab) {
+    const t = await ext.runtime.sendMessage({ type: 'tally', tabId: tab.id });
+    if (t && t.results.length) render(t.counts, t.results);
+  }
+}
+
+init();
