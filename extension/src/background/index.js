@@ -119,8 +119,28 @@ export async function handleMenuClick(info, tab) {
   await injectContent(tab.id, frameId);
   return ext.tabs.sendMessage(tab.id, { type: 'checkImage', srcUrl: info.srcUrl }, { frameId });
 }
+/**
+ * Ask for read access to the clicked image's host, while the menu click's user gesture lasts
+ * (a later, awaited call would lose it). Without it, an image on a CDN that sends no CORS
+ * headers cannot be fetched. An origin already granted resolves at once, with no prompt.
+ * @param {string|undefined} srcUrl
+ * @returns {Promise<boolean>} whether access is granted (false for non-http(s) URLs)
+ */
+function requestImageOrigin(srcUrl) {
+  let url;
+  try {
+    url = new URL(srcUrl || '');
+  } catch {
+    return Promise.resolve(false);
+  }
+  if (!/^https?:$/.test(url.protocol)) return Promise.resolve(false);
+  return ext.permissions.request({ origins: [`${url.protocol}//${url.hostname}/*`] }).catch(() => false);
+}
+
 ext.contextMenus.onClicked.addListener((info, tab) => {
-  handleMenuClick(info, tab).catch((e) => console.warn('Shinsaku: check failed', e));
+  requestImageOrigin(info.srcUrl)
+    .then(() => handleMenuClick(info, tab))
+    .catch((e) => console.warn('Shinsaku: check failed', e));
 });
 
 /**
