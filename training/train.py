@@ -1,8 +1,10 @@
 """Train the detector (``shinsaku train`` or ``python -m training.train``).
 
 Two-stage schedule (Vu 2025): stage 1 trains SE attention + head on a frozen ImageNet backbone;
-stage 2 fine-tunes the last feature blocks too, at a lower learning rate. Early stopping and
-learning-rate reduction watch the validation split only. CPU by default; CUDA and mixed precision
+stage 2 fine-tunes the last feature blocks too, at a lower learning rate. Early stopping,
+learning-rate reduction and the choice of ``best.pth`` watch the validation split only: ROC AUC
+first, then loss (validation loss alone kept the frozen-backbone model, whose ranking was worse,
+because fine-tuning makes probabilities more confident). CPU by default; CUDA and mixed precision
 when present; several GPUs through ``torchrun`` (DistributedDataParallel).
 
 Layout after the torchvision classification references: ``get_args_parser``, ``main(args)``,
@@ -122,6 +124,11 @@ def evaluate(model, criterion, loader, device) -> dict:
     return metrics
 
 
+def validation_score(val: dict) -> tuple[float, float]:
+    """Model-selection key, higher is better: (validation ROC AUC, minus validation loss)."""
+    return (val["roc_auc"] if val["roc_auc"] is not None else 0.0, -val["loss"])
+
+
 def _is_main() -> bool:
     return not dist.is_initialized() or dist.get_rank() == 0
 
@@ -149,7 +156,7 @@ def save_checkpoint(path: Path, **state) -> None:
 
 def main(args) -> dict:
     """Train with ``args`` (see ``get_args_parser``); writes ``checkpoint.pth`` (latest, resumable),
-    ``best.pth`` (lowest validation loss) and ``log.jsonl`` to ``args.output_dir``. Returns the
+    ``best.pth`` (best ``validation_score``) and ``log.jsonl`` to ``args.output_dir``. Returns the
     best validation metrics."""
     init_distributed(args)
     seed_everything(args.seed + args.rank)
@@ -166,7 +173,7 @@ def main(args) -> dict:
     scaler = torch.amp.GradScaler() if args.amp and device.startswith("cuda") else None
     meta = {"args": vars(args), "data_manifest_sha256": manifest_sha256(Path(args.data_path)),
             "split_sizes": {k: len(v) for k, v in splits.items()}}
-    state = {"stage": 1, "epoch": 0, "best_val_loss": float("inf"), "bad_epochs": 0}
+    state = {"stage": 1, "epoch": 0, "best_score": (-1.0, -float("inf")), "bad_epochs": 0}
     if args.resume:
         ckpt = torch.load(args.resume, map_location="cpu", weights_only=False)
         model.load_state_dict(ckpt["model"])
@@ -179,7 +186,8 @@ def main(args) -> dict:
             continue
         params = model_lib.trainable_parameters(model, stage, args.unfreeze_blocks)
         optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=args.weight_decay)
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.3, patience=args.lr_patience)
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.3,
+                                                               patience=args.lr_patience)
         net = nn.parallel.DistributedDataParallel(model) if args.distributed else model
         if args.resume and stage == state["stage"] and "optimizer" in ckpt:
             optimizer.load_state_dict(ckpt["optimizer"])
@@ -190,10 +198,11 @@ def main(args) -> dict:
             train_loss = train_one_epoch(net, criterion, optimizer, train_loader, device, scaler,
                                          desc=f"stage {stage} epoch {state['epoch']}")
             val = evaluate(model, criterion, val_loader, device)
-            scheduler.step(val["loss"])
+            score = validation_score(val)
+            scheduler.step(score[0])
             state["epoch"] += 1
-            improved = val["loss"] < state["best_val_loss"]
-            state["best_val_loss"] = min(state["best_val_loss"], val["loss"])
+            improved = score > tuple(state["best_score"])
+            state["best_score"] = max(score, tuple(state["best_score"]))
             state["bad_epochs"] = 0 if improved else state["bad_epochs"] + 1
             row = {"epoch": state["epoch"], "stage": stage, "train_loss": train_loss,
                    "val_loss": val["loss"], "val_accuracy": val["accuracy"], "val_roc_auc": val["roc_auc"],
