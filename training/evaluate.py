@@ -3,7 +3,8 @@
 For the checkpoint's split it computes the probability of AI under every candidate TTA view on the
 validation set, the test set and a laundered copy of the test set (each file re-encoded to JPEG q85
 with its long side at most 512 px). On the **validation set only** it chooses the TTA view subset,
-the decision threshold and the uncertain band; then it reports, with and without TTA, accuracy,
+a Platt scaling of the TTA probability, the decision threshold and the
+uncertain band; then it reports, with and without TTA, accuracy,
 per-class precision / recall / F1 (AI is the positive class), ROC AUC, average precision, expected
 calibration error and the confusion matrix. Writes ``metrics.json``, ``report.md`` and PNG plots.
 """
@@ -24,6 +25,7 @@ from tqdm import tqdm
 from backend.preprocessing import decode_image
 from training import metrics as M
 from training import report
+from training.calibration import IDENTITY, apply_platt, fit_platt
 from training.data import make_splits
 from training.dataset import EvalTransform, ImageDataset
 from training.model import build_model
@@ -77,10 +79,19 @@ def predict_views(model, dataset, views, batch_size: int, workers: int, device: 
     return torch.cat(labels).numpy().astype(int), torch.cat(probs).numpy()
 
 
-def results_for(y, view_probs, views, selection, no_tta_threshold) -> dict:
-    """Metrics without TTA (view ``original``) and with the selected TTA views."""
+def tta_probability(view_probs, views, selection) -> np.ndarray:
+    """``(N, V)`` per-view probabilities -> ``(N,)`` TTA probability: mean over the selected views,
+    then the selected Platt scaling (as the exported graph computes it)."""
     names = list(views)
-    tta = view_probs[:, [names.index(v) for v in selection["tta_views"]]].mean(axis=1)
+    mean = view_probs[:, [names.index(v) for v in selection["tta_views"]]].mean(axis=1)
+    return apply_platt(mean, *selection["platt"])
+
+
+def results_for(y, view_probs, views, selection, no_tta_threshold) -> dict:
+    """Metrics without TTA (view ``original``, uncalibrated) and with the selected TTA views
+    (Platt-calibrated)."""
+    names = list(views)
+    tta = tta_probability(view_probs, views, selection)
     return {
         "no_tta": M.binary_metrics(y, view_probs[:, names.index("original")], no_tta_threshold),
         "tta": M.binary_metrics(y, tta, selection["threshold"]),
@@ -108,12 +119,14 @@ def main(args) -> dict:
         for name, (samples, degrade) in sets.items()
     }
     y_val, p_val = predictions["val"]
-    chosen = M.choose_tta_views(y_val, p_val, list(views))
-    p_val_tta = p_val[:, [views.index(v) for v in chosen]].mean(axis=1)
-    threshold = M.choose_threshold(y_val, p_val_tta)
-    selection = {"chosen_on": "val", "tta_views": chosen, "threshold": threshold,
-                 "uncertain_band": list(M.choose_uncertain_band(y_val, p_val_tta, threshold)),
-                 "no_tta_threshold": M.choose_threshold(y_val, p_val[:, views.index("original")])}
+    selection = {"chosen_on": "val", "tta_views": M.choose_tta_views(y_val, p_val, list(views)), "platt": IDENTITY}
+    selection["platt"] = fit_platt(y_val, tta_probability(p_val, views, selection))
+    p_val_tta = tta_probability(p_val, views, selection)
+    selection["threshold"] = M.choose_threshold(y_val, p_val_tta)
+    selection["uncertain_band"] = list(M.choose_uncertain_band(y_val, p_val_tta, selection["threshold"]))
+    selection["no_tta_threshold"] = M.choose_threshold(y_val, p_val[:, views.index("original")])
+    band = (p_val_tta >= selection["uncertain_band"][0]) & (p_val_tta < selection["uncertain_band"][1])
+    selection["val_share_uncertain"] = float(band.mean())
     results = {name: results_for(y, p, views, selection, selection["no_tta_threshold"])
                for name, (y, p) in predictions.items()}
     metrics = {

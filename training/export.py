@@ -82,6 +82,9 @@ def model_card(args, onnx_path: Path, ckpt: dict, selection: dict, metrics: dict
                   "normalisation is inside the graph"},
         "output": {"name": OUTPUT_NAME, "shape": ["B"], "dtype": "float32", "meaning": "probability of AI"},
         "tta_views": selection["tta_views"], "threshold": selection["threshold"],
+        "calibration": {"method": "Platt scaling of the TTA mean probability, inside the graph",
+                        "a": selection.get("platt", (1.0, 0.0))[0], "b": selection.get("platt", (1.0, 0.0))[1],
+                        "fitted_on": selection.get("chosen_on", "val")},
         "uncertain_band": selection["uncertain_band"], "selection_chosen_on": selection.get("chosen_on", "val"),
         "onnx_parity_max_abs_diff": diff,
         "metrics": metrics,
@@ -101,7 +104,7 @@ def main(args) -> dict:
     for item in args.extra_metrics:
         name, _, path = item.partition("=")
         metrics[name] = _summary(json.loads(Path(path).read_text()))
-    wrapped = TTAModel(model, selection["tta_views"]).eval()
+    wrapped = TTAModel(model, selection["tta_views"], selection.get("platt", (1.0, 0.0))).eval()
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / f"{args.name}.onnx"

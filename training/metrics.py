@@ -156,35 +156,46 @@ def choose_threshold(y_true, prob) -> float:
 
 
 def choose_uncertain_band(
-    y_true, prob, threshold: float, target_accuracy: float = 0.98, max_half_width: float = 0.3
+    y_true, prob, threshold: float, target_precision: float = 0.98, max_width: float = 0.3
 ) -> tuple[float, float]:
-    """Narrowest symmetric "uncertain" band around the threshold, chosen on validation data.
+    """The "uncertain" band [low, high) around the threshold, chosen on validation data, each side
+    on its own (the band is asymmetric when the threshold is far from 0.5).
 
-    Tries half-widths w = 0, 0.01, ..., max_half_width; the band is
-    [max(0, threshold - w), min(1, threshold + w)]. Examples strictly outside the band keep a
-    prediction (AI when ``prob >= threshold``); the first w whose accuracy on those examples
-    reaches ``target_accuracy`` wins. A band holding every example does not count as reaching
-    the target. If no w reaches it, the widest band is returned.
+    Labels follow the backend's rule: uncertain when ``low <= prob < high``, else AI when
+    ``prob >= threshold``, else human. ``high`` is the smallest value on the grid threshold,
+    threshold + 0.01, ..., threshold + max_width (capped at 1) for which the AI calls
+    (``prob >= high``) reach ``target_precision``; ``low`` the largest value on the grid threshold,
+    threshold - 0.01, ..., threshold - max_width (capped at 0) for which the human calls
+    (``prob < low``) reach it. A side with no calls does not reach it; where no grid value does, the
+    widest value is used.
 
-    Args: y_true, prob as in ``binary_metrics``; threshold in [0, 1]; target_accuracy in (0, 1];
-    max_half_width >= 0. Returns (low, high) floats with low <= threshold <= high.
+    Args: y_true, prob as in ``binary_metrics``; threshold in [0, 1]; target_precision in (0, 1];
+    max_width >= 0. Returns (low, high) floats with low <= threshold <= high.
     Raises ValueError on invalid inputs or parameters out of range.
     """
     y, p = _check_inputs(y_true, prob)
     threshold = _check_threshold(threshold)
-    if not 0.0 < target_accuracy <= 1.0:
-        raise ValueError(f"target_accuracy must be in (0, 1], got {target_accuracy}")
-    if max_half_width < 0:
-        raise ValueError(f"max_half_width must be >= 0, got {max_half_width}")
-    correct = (p >= threshold).astype(np.int64) == y
-    widths = np.round(np.arange(0.0, max_half_width + 1e-9, 0.01), 2)
-    band = (threshold, threshold)
-    for w in widths:
-        band = (max(0.0, round(threshold - w, 10)), min(1.0, round(threshold + w, 10)))
-        outside = (p < band[0]) | (p > band[1])
-        if outside.any() and correct[outside].mean() >= target_accuracy:
-            break
-    return float(band[0]), float(band[1])
+    if not 0.0 < target_precision <= 1.0:
+        raise ValueError(f"target_precision must be in (0, 1], got {target_precision}")
+    if max_width < 0:
+        raise ValueError(f"max_width must be >= 0, got {max_width}")
+    steps = np.round(np.arange(0.0, max_width + 1e-9, 0.01), 2)
+
+    def first_reaching(edges, calls, label):
+        for edge in edges:
+            chosen = calls(edge)
+            if chosen.any() and (y[chosen] == label).mean() >= target_precision:
+                return float(edge)
+        return float(edges[-1])
+
+    def grid(sign):
+        edges = np.clip(np.round(threshold + sign * steps, 10), 0.0, 1.0)
+        edges[0] = threshold
+        return edges
+
+    high = first_reaching(grid(1), lambda h: p >= h, 1)
+    low = first_reaching(grid(-1), lambda lo: p < lo, 0)
+    return low, high
 
 
 def choose_tta_views(y_true, view_probs, view_names, must_include: str = "original") -> list[str]:

@@ -35,16 +35,20 @@ def view_probabilities(model: nn.Module, x: torch.Tensor, views=DEFAULT_VIEWS) -
 
 class TTAModel(nn.Module):
     """Wraps a logits model: ``(B, 3, 224, 224)`` float32 RGB in [0, 1] -> ``(B,)`` probability of AI,
-    the mean of the per-view sigmoid probabilities (the form exported to ONNX).
+    the mean of the per-view sigmoid probabilities, then Platt scaling ``sigmoid(a * logit(p) + b)``
+    (``training.calibration``; identity by default). This is the form exported to ONNX.
 
     The views run as one batch of ``B * V`` images, so the exported graph makes one backbone call.
     """
 
-    def __init__(self, model: nn.Module, views=DEFAULT_VIEWS):
+    def __init__(self, model: nn.Module, views=DEFAULT_VIEWS, platt: tuple[float, float] = (1.0, 0.0)):
         super().__init__()
         self.model, self.views = model, check_views(views)
+        self.platt_a, self.platt_b = float(platt[0]), float(platt[1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch = torch.cat([VIEWS[v](x) for v in self.views], dim=0)
-        prob = torch.sigmoid(self.model(batch))
-        return prob.view(len(self.views), -1).mean(dim=0)
+        prob = torch.sigmoid(self.model(batch)).view(len(self.views), -1).mean(dim=0)
+        if (self.platt_a, self.platt_b) == (1.0, 0.0):
+            return prob
+        return torch.sigmoid(self.platt_a * torch.logit(prob, eps=1e-6) + self.platt_b)

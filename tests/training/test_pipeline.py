@@ -79,7 +79,9 @@ def test_evaluate_then_export(run_dir, tmp_path):
     # dynamic batch axis and parity with PyTorch (TTA inside the graph)
     model, _ = evaluate.load_checkpoint(out / "best.pth")
     from training.tta import TTAModel
-    wrapped = TTAModel(model, card["tta_views"]).eval()
+    platt = (card["calibration"]["a"], card["calibration"]["b"])
+    assert platt == tuple(metrics["selection"]["platt"])
+    wrapped = TTAModel(model, card["tta_views"], platt).eval()
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     for batch in (1, 3):
         x = torch.rand(batch, 3, 224, 224)
