@@ -88,6 +88,9 @@ def model_card(args, onnx_path: Path, ckpt: dict, selection: dict, metrics: dict
         "uncertain_band": selection["uncertain_band"], "selection_chosen_on": selection.get("chosen_on", "val"),
         "onnx_parity_max_abs_diff": diff,
         "metrics": metrics,
+        "metrics_note": "the entry named after the checkpoint's own split measured these weights on that "
+        "split's test set; every other entry measured a model trained with the same recipe on its own "
+        "split (cross_source: trained without the held-out sources), not these weights",
         "data_manifest_sha256": ckpt["data_manifest_sha256"], "training_args": targs,
     }
 
@@ -119,7 +122,8 @@ def main(args) -> dict:
 
 def _summary(evaluated: dict) -> dict:
     """The part of an evaluate ``metrics.json`` that goes in the card: split, selection and results."""
-    return {"split": evaluated["split"], "model": evaluated["model"], "selection": evaluated["selection"],
+    return {"checkpoint": evaluated["checkpoint"], "split": evaluated["split"], "model": evaluated["model"],
+            "selection": evaluated["selection"],
             "laundered": evaluated["laundered"], "results": evaluated["results"]}
 
 
