@@ -31,6 +31,10 @@ MAX_SIDE = 16_384
 BACKGROUND = (255, 255, 255)
 #: Padding colour for letterbox resizing, 8-bit RGB.
 LETTERBOX_FILL = (128, 128, 128)
+#: Pillow ``reducing_gap`` for the final resize: shrink by an integer factor with a box filter first,
+#: while at least twice the target size remains, then bicubic. A 1024 px JPEG's resize takes ~3 ms
+#: instead of ~9 ms; the evaluation in training/results measures the model with it.
+REDUCING_GAP = 2.0
 #: Resize modes: ``center_crop`` (shorter side to 224, centre crop) or ``letterbox`` (longer side to
 #: 224, pad with ``LETTERBOX_FILL``).
 RESIZE_MODES = ("center_crop", "letterbox")
@@ -160,7 +164,7 @@ def decode_image(
 
 def resize_to_input(img: Image.Image, size: int = INPUT_SIZE, mode: str = "center_crop") -> Image.Image:
     """Resize an RGB image to ``size`` x ``size`` pixels with bicubic resampling (antialiased when
-    shrinking).
+    shrinking; integer box reduction first, see ``REDUCING_GAP``).
 
     ``center_crop`` scales the shorter side to ``size`` and crops the centre; ``letterbox`` scales the
     longer side to ``size`` and pads with ``LETTERBOX_FILL``.
@@ -174,13 +178,13 @@ def resize_to_input(img: Image.Image, size: int = INPUT_SIZE, mode: str = "cente
     if mode == "center_crop":
         scale = size / min(width, height)
         new = (max(size, round(width * scale)), max(size, round(height * scale)))
-        img = img.resize(new, Image.Resampling.BICUBIC)
+        img = img.resize(new, Image.Resampling.BICUBIC, reducing_gap=REDUCING_GAP)
         left, top = (new[0] - size) // 2, (new[1] - size) // 2
         return img.crop((left, top, left + size, top + size))
     scale = size / max(width, height)
     new = (max(1, round(width * scale)), max(1, round(height * scale)))
     canvas = Image.new("RGB", (size, size), LETTERBOX_FILL)
-    canvas.paste(img.resize(new, Image.Resampling.BICUBIC), ((size - new[0]) // 2, (size - new[1]) // 2))
+    canvas.paste(img.resize(new, Image.Resampling.BICUBIC, reducing_gap=REDUCING_GAP), ((size - new[0]) // 2, (size - new[1]) // 2))
     return canvas
 
 

@@ -92,9 +92,15 @@ def results_for(y, view_probs, views, selection, no_tta_threshold) -> dict:
     (Platt-calibrated)."""
     names = list(views)
     tta = tta_probability(view_probs, views, selection)
+    low, high = selection["uncertain_band"]
+    sure = (tta < low) | (tta >= high)
     return {
         "no_tta": M.binary_metrics(y, view_probs[:, names.index("original")], no_tta_threshold),
         "tta": M.binary_metrics(y, tta, selection["threshold"]),
+        "tta_uncertain_band": {
+            "share_uncertain": float(1 - sure.mean()),
+            "accuracy_outside_band": float(((tta[sure] >= selection["threshold"]) == y[sure]).mean())
+            if sure.any() else None},
         "_prob_tta": tta,
     }
 
