@@ -97,12 +97,13 @@ def test_real_model_end_to_end(live_backend):
 
 @pytest.mark.e2e
 def test_real_model_batched_equals_single():
-    """Dynamic batching never changes a verdict: the bundled model gives the single-image result
-    exactly in batches of 2 and 4."""
+    """Dynamic batching never changes a verdict: the bundled model gives the single-image result in
+    batches of 2 and 4, up to float32 rounding (onnxruntime may pick other kernels for another batch
+    size: 1 ulp, about 3e-8 here), and the same labels."""
     import numpy as np
 
     from backend.inference import Detector
-    from backend.model_card import load_card
+    from backend.model_card import label_for, load_card
 
     card_path = REPO / "backend" / "models" / "shinsaku-detector.json"
     if not card_path.with_suffix(".onnx").exists():
@@ -110,5 +111,8 @@ def test_real_model_batched_equals_single():
     detector = Detector(load_card(card_path))
     x = np.random.default_rng(0).random((4, 3, 224, 224), dtype=np.float32)
     single = np.array([detector.predict(x[i:i + 1])[0] for i in range(4)])
-    assert np.array_equal(np.concatenate([detector.predict(x[:2]), detector.predict(x[2:])]), single)
-    assert np.array_equal(detector.predict(x), single)
+    card = load_card(card_path)
+    for batched in (np.concatenate([detector.predict(x[:2]), detector.predict(x[2:])]), detector.predict(x)):
+        np.testing.assert_allclose(batched, single, rtol=0, atol=1e-6)
+        assert [label_for(float(p), card.threshold, card.uncertain_band) for p in batched] == \
+            [label_for(float(p), card.threshold, card.uncertain_band) for p in single]
