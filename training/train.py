@@ -61,7 +61,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--lr-patience", type=int, default=2, help="ReduceLROnPlateau, epochs")
     parser.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1))
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA)")
+    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=torch.cuda.is_available(),
+                        help="mixed precision (CUDA only; on by default when CUDA is present)")
     parser.add_argument("--resume", default="", help="checkpoint.pth to resume from")
     return parser
 
