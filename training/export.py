@@ -19,6 +19,7 @@ import onnxruntime as ort
 import torch
 
 from backend.preprocessing import BACKGROUND, INPUT_SIZE
+from training.calibration import IDENTITY
 from training.evaluate import load_checkpoint
 from training.tta import DEFAULT_VIEWS, TTAModel
 
@@ -83,9 +84,9 @@ def model_card(args, onnx_path: Path, ckpt: dict, selection: dict, metrics: dict
         "output": {"name": OUTPUT_NAME, "shape": ["B"], "dtype": "float32", "meaning": "probability of AI"},
         "tta_views": selection["tta_views"], "threshold": selection["threshold"],
         "calibration": {"method": "Platt scaling of the TTA mean probability, inside the graph",
-                        "a": selection.get("platt", (1.0, 0.0))[0], "b": selection.get("platt", (1.0, 0.0))[1],
-                        "fitted_on": selection.get("chosen_on", "val")},
-        "uncertain_band": selection["uncertain_band"], "selection_chosen_on": selection.get("chosen_on", "val"),
+                        "a": selection["platt"][0], "b": selection["platt"][1],
+                        "fitted_on": selection["chosen_on"]},
+        "uncertain_band": selection["uncertain_band"], "selection_chosen_on": selection["chosen_on"],
         "onnx_parity_max_abs_diff": diff,
         "metrics": metrics,
         "metrics_note": "the entry named after the checkpoint's own split measured these weights on that "
@@ -99,7 +100,7 @@ def main(args) -> dict:
     """Export ``args.checkpoint``; returns the model card also written as ``<name>.json``."""
     model, ckpt = load_checkpoint(Path(args.checkpoint))
     selection = {"tta_views": list(DEFAULT_VIEWS), "threshold": 0.5, "uncertain_band": [0.5, 0.5],
-                 "chosen_on": "defaults (no metrics given)"}
+                 "platt": IDENTITY, "chosen_on": "defaults (no metrics given)"}
     metrics = {}
     if args.metrics:
         evaluated = json.loads(Path(args.metrics).read_text())
@@ -107,7 +108,7 @@ def main(args) -> dict:
     for item in args.extra_metrics:
         name, _, path = item.partition("=")
         metrics[name] = _summary(json.loads(Path(path).read_text()))
-    wrapped = TTAModel(model, selection["tta_views"], selection.get("platt", (1.0, 0.0))).eval()
+    wrapped = TTAModel(model, selection["tta_views"], selection["platt"]).eval()
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / f"{args.name}.onnx"

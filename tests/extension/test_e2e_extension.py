@@ -94,6 +94,16 @@ def image_srcs(state: dict) -> dict[str, str]:
     return {i["id"]: i["src"] for i in state["images"] if i["id"]}
 
 
+def open_auto_labelled_gallery(context, gallery: Gallery, backend: str):
+    """Switch auto-labelling on for 127.0.0.1 with ``backend`` as the backend URL, open the gallery
+    and wait for its lazily added images. Returns ``(page, {image id: src the badge refers to})``."""
+    set_settings(context, backendUrl=backend, sites=["127.0.0.1"])
+    page = context.new_page()
+    page.goto(gallery.url("gallery.html"))
+    page.wait_for_function(LAZY_LOADED_JS)
+    return page, image_srcs(collect(page))
+
+
 def assert_badge_matches_backend(state: dict, url: str, gallery: Gallery, backend: str) -> None:
     badges = [b for b in state["badges"] if b["url"] == url]
     assert len(badges) == 1, f"expected one badge for {url[:80]}, got {len(badges)}"
@@ -204,12 +214,8 @@ def test_popup_scan_reports_counts(browser, gallery, live_backend):
 
 def test_auto_labelling_badges_every_qualifying_image(browser, gallery, live_backend):
     context, _ = browser
-    set_settings(context, backendUrl=live_backend, sites=["127.0.0.1"])
-    page = context.new_page()
+    page, srcs = open_auto_labelled_gallery(context, gallery, live_backend)
     try:
-        page.goto(gallery.url("gallery.html"))
-        page.wait_for_function(LAZY_LOADED_JS)
-        srcs = image_srcs(collect(page))
         # srcset and <picture>: the badge is for the bytes actually shown.
         assert srcs["srcset"] == gallery.url(gallery.files["srcset_big"])
         assert srcs["picimg"].endswith(".webp")
@@ -263,12 +269,8 @@ def test_auto_labelling_badges_every_qualifying_image(browser, gallery, live_bac
 def test_backend_down_shows_error_never_human(browser, gallery, live_backend):
     context, _ = browser
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there: the backend is "stopped"
-    set_settings(context, backendUrl=dead, sites=["127.0.0.1"])
-    page = context.new_page()
+    page, srcs = open_auto_labelled_gallery(context, gallery, dead)
     try:
-        page.goto(gallery.url("gallery.html"))
-        page.wait_for_function(LAZY_LOADED_JS)
-        srcs = image_srcs(collect(page))
         visible = ["plain1", "plain2", "srcset", "picimg", "shadowimg", "dataimg", "cdnimg", "nocors", "lazy1"]
         state = wait_badges_settled(page, [srcs[n] for n in visible])
         for name in visible:
