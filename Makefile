@@ -31,8 +31,9 @@ system-deps:
 extension-deps:
 	cd extension && npm ci --no-audit --no-fund --loglevel=error
 
+# make serve PORT=9000 picks another port (default 8765, or SHINSAKU_PORT)
 serve: install
-	$(VENV)/bin/shinsaku serve
+	$(VENV)/bin/shinsaku serve $(if $(PORT),--port $(PORT))
 
 test: install-test
 	cd extension && npm test

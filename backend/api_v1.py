@@ -1,14 +1,23 @@
-"""API version 1 blueprint: health, model, classify, classify/batch, openapi.json."""
+"""API version 1 blueprint: health, model, classify, classify/batch, openapi.json.
+
+The service judges bytes (``Verdict``); this module shapes verdicts and errors into responses.
+"""
 
 from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from backend.errors import ApiError, error_body
 from backend.inference import QueueFull
+from backend.memory import BudgetTimeout
+from backend.model_card import ModelCard
 from backend.openapi import openapi_document
 from backend.preprocessing import ImageError
-from backend.service import InferenceTimeout, ModelUnavailable, Service
+from backend.service import InferenceTimeout, ModelUnavailable, Service, Verdict
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
 
@@ -28,7 +37,7 @@ def to_api_error(exc: Exception) -> ApiError:
     """Map the service's exceptions to API errors; re-raise anything else."""
     if isinstance(exc, ImageError):
         return ApiError(exc.http_status, exc.code, str(exc))
-    if isinstance(exc, QueueFull):
+    if isinstance(exc, (QueueFull, BudgetTimeout)):
         return ApiError(503, "busy", str(exc), _retry_after())
     if isinstance(exc, (ModelUnavailable, InferenceTimeout)):
         return ApiError(503, "model_unavailable" if isinstance(exc, ModelUnavailable) else "timeout",
@@ -36,17 +45,32 @@ def to_api_error(exc: Exception) -> ApiError:
     raise exc
 
 
-def batch_item(result: dict | Exception) -> dict:
-    """A ``Service.classify_many`` item as a batch result: the result, or its error object with its
-    HTTP ``status``; an unexpected exception becomes a 500 item (logged), never a failed batch."""
-    if not isinstance(result, Exception):
-        return result
+def result_body(verdict: Verdict, card: ModelCard, started: float) -> dict[str, Any]:
+    """The result object of ``POST /v1/classify``: label by the card's rule, probability, threshold,
+    model version and sha256, the image's sha256, ``elapsed_ms`` since ``started`` (a
+    ``time.perf_counter()`` value), whether it was cached, and a fresh request id."""
+    return {"label": card.label(verdict.probability_ai), "probability_ai": verdict.probability_ai,
+            "threshold": card.threshold, "model_version": card.version, "model_sha256": card.sha256,
+            "image_sha256": verdict.image_sha256,
+            "elapsed_ms": round((time.perf_counter() - started) * 1000.0, 3), "cached": verdict.cached,
+            "request_id": uuid.uuid4().hex}
+
+
+def batch_item(result: Verdict | Exception, card: ModelCard, started: float) -> dict[str, Any]:
+    """A ``Service.judge_many`` item as a batch result: the result, or its error object with its
+    HTTP ``status`` (and ``retry_after_s`` in seconds for 503); an unexpected exception becomes a
+    500 item (logged), never a failed batch."""
+    if isinstance(result, Verdict):
+        return result_body(result, card, started)
     try:
         err = to_api_error(result)
     except Exception:
         current_app.logger.error("inference failed", exc_info=result)
         err = ApiError(500, "internal_error", "internal error; see the backend log")
-    return {**error_body(err.code, err.message), "status": err.status}
+    item: dict[str, Any] = {**error_body(err.code, err.message), "status": err.status}
+    if err.status == 503:
+        item["retry_after_s"] = current_app.config["RETRY_AFTER_S"]
+    return item
 
 
 def require_length(limit: int) -> int:
@@ -62,12 +86,21 @@ def require_length(limit: int) -> int:
     return length
 
 
+def _judge(images: list[bytes]) -> tuple[ModelCard, list[Verdict | Exception]]:
+    svc = service()
+    try:
+        card, _ = svc.require_model()
+        return card, svc.judge_many(images)
+    except ModelUnavailable as exc:
+        raise to_api_error(exc) from None
+
+
 @bp.get("/health")
 def health():
     """200 once the model is loaded and warmed up, else 503 with the reason."""
     svc = service()
     if svc.state == "ok":
-        return jsonify(status="ok", model_version=svc.card.version, sha256=svc.card.sha256)
+        return jsonify(status="ok", model_version=svc.card.version, model_sha256=svc.card.sha256)
     status, message = ("loading", "the model is loading") if svc.state == "loading" else ("error", svc.error)
     response = jsonify(status=status, error="model_unavailable", message=message)
     response.status_code = 503
@@ -77,33 +110,44 @@ def health():
 
 @bp.get("/model")
 def model():
-    """The model card's essentials and the execution provider in use."""
+    """The model card's essentials (its metrics as the card has them), the execution provider, limits."""
+    svc = service()
     try:
-        return jsonify(service().model_info())
+        card, _ = svc.require_model()
     except ModelUnavailable as exc:
         raise to_api_error(exc) from None
+    config = current_app.config
+    return jsonify({"name": card.name, "version": card.version, "sha256": card.sha256,
+                    "input": card.raw.get("input", {}), "output": card.raw.get("output", {}),
+                    "tta_views": list(card.tta_views), "threshold": card.threshold,
+                    "uncertain_band": list(card.uncertain_band), "metrics": card.raw.get("metrics", {}),
+                    "execution_provider": svc.detector.provider, "max_batch_size": config["MAX_BATCH_SIZE"],
+                    "max_batch_files": config["MAX_BATCH_FILES"], "max_image_bytes": config["MAX_IMAGE_BYTES"]})
 
 
 @bp.post("/classify")
 def classify():
     """Judge the raw image bytes of the body (``Content-Type: image/*`` or octet-stream)."""
+    started = time.perf_counter()
     content_type = (request.mimetype or "").lower()
     if not content_type.startswith(IMAGE_CONTENT_TYPES):
         raise ApiError(415, "unsupported_media_type",
                        "send the image bytes as the body with Content-Type image/* or application/octet-stream")
     require_length(current_app.config["MAX_IMAGE_BYTES"])
-    try:
-        result = service().classify(request.get_data(cache=False))
-    except (ImageError, QueueFull, ModelUnavailable, InferenceTimeout) as exc:
-        raise to_api_error(exc) from None
-    response = jsonify(result)
-    response.headers["X-Request-Id"] = result["request_id"]
+    card, (result,) = _judge([request.get_data(cache=False)])
+    if isinstance(result, Exception):
+        raise to_api_error(result) from None  # an unexpected exception propagates: JSON 500, logged
+    body = result_body(result, card, started)
+    response = jsonify(body)
+    response.headers["X-Request-Id"] = body["request_id"]
     return response
 
 
 @bp.post("/classify/batch")
 def classify_batch():
-    """Judge every file of the multipart field ``images``; results in input order."""
+    """Judge every file of the multipart field ``images``; results in input order. When every file
+    was refused as busy, the response also carries ``Retry-After``."""
+    started = time.perf_counter()
     if request.mimetype != "multipart/form-data":
         raise ApiError(415, "unsupported_media_type", "send multipart/form-data with files in the field 'images'")
     require_length(current_app.config["MAX_BATCH_BYTES"])
@@ -113,11 +157,12 @@ def classify_batch():
         raise ApiError(400, "no_images", "no file in the multipart field 'images'")
     if len(files) > limit:
         raise ApiError(413, "too_many_images", f"{len(files)} files, the limit is {limit}")
-    try:
-        results = service().classify_many([f.read() for f in files])
-    except ModelUnavailable as exc:
-        raise to_api_error(exc) from None
-    return jsonify(results=[batch_item(r) for r in results])
+    card, results = _judge([f.read() for f in files])
+    items = [batch_item(r, card, started) for r in results]
+    response = jsonify(results=items)
+    if all(item.get("error") == "busy" for item in items):
+        response.headers.update(_retry_after())
+    return response
 
 
 @bp.get("/openapi.json")

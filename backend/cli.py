@@ -9,6 +9,8 @@ import logging
 import sys
 
 FORWARDED = {"train": "training.train", "evaluate": "training.evaluate", "export": "training.export"}
+#: Exit statuses of ``shinsaku serve`` and ``shinsaku scan`` (2 is also argparse's usage error).
+EXIT_OK, EXIT_CONFIG, EXIT_ADDRESS, EXIT_MODEL = 0, 2, 3, 4
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,21 +43,44 @@ def forward(command: str, argv: list[str]) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Run the backend under waitress until interrupted."""
-    import waitress
-
+    """Run the backend under waitress until interrupted. The address is bound before the model
+    starts loading, so a busy port fails at once. Returns ``EXIT_CONFIG`` for a bad setting,
+    ``EXIT_ADDRESS`` when the address cannot be bound, ``EXIT_MODEL`` when the model card does not
+    exist; a model that exists but is broken is served as 503 (``/v1/health`` says why)."""
     from backend import create_app
+    from backend.config import ConfigError, build_config
+    from backend.http_server import make_server
+    from backend.model_card import card_path_for
 
     overrides = {key: value for key, value in (("HOST", args.host), ("PORT", args.port),
                                               ("MODEL_PATH", args.model), ("SERVER_THREADS", args.threads))
                  if value is not None}
-    app = create_app(overrides)
-    config = app.config
-    logging.getLogger("shinsaku").info("serving on http://%s:%s", config["HOST"], config["PORT"])
-    waitress.serve(app, host=config["HOST"], port=config["PORT"], threads=config["SERVER_THREADS"],
-                   max_request_body_size=4 * config["MAX_CONTENT_LENGTH"], connection_limit=256,
-                   channel_timeout=30, ident="shinsaku", clear_untrusted_proxy_headers=True)
-    return 0
+    try:
+        config = build_config(overrides)
+    except ConfigError as exc:
+        return fail("serve", f"bad configuration: {exc}", EXIT_CONFIG)
+    card = card_path_for(config["MODEL_PATH"])
+    if not card.is_file():
+        return fail("serve", f"model card not found: {card} (set --model or SHINSAKU_MODEL_PATH)", EXIT_MODEL)
+    apps: list = []
+    try:
+        server = make_server(lambda environ, start_response: apps[0](environ, start_response), config)
+    except OSError as exc:
+        return fail("serve", f"cannot listen on {config['HOST']}:{config['PORT']}: {exc.strerror or exc} "
+                             "(choose another with --port, SHINSAKU_PORT or make serve PORT=...)", EXIT_ADDRESS)
+    apps.append(create_app(config))
+    logging.getLogger("shinsaku").info("serving on http://%s:%s", config["HOST"], server.effective_port)
+    try:
+        server.run()
+    finally:
+        server.close()
+    return EXIT_OK
+
+
+def fail(command: str, message: str, status: int) -> int:
+    """Print ``shinsaku COMMAND: MESSAGE`` as one line on standard error and return ``status``."""
+    print(f"shinsaku {command}: {message}", file=sys.stderr)
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,13 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return forward(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "serve":
-        from backend.config import ConfigError
-
-        try:
-            return serve(args)
-        except ConfigError as exc:
-            print(f"shinsaku serve: {exc}", file=sys.stderr)
-            return 2
+        return serve(args)
     from backend.scan import run_scan
 
     return run_scan(args)

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from backend import limits
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The bundled model card (its ``onnx_file`` names the ONNX file next to it).
 BUNDLED_MODEL = PACKAGE_DIR / "models" / "shinsaku-detector.json"
@@ -31,11 +33,17 @@ DEFAULTS: dict[str, Any] = {
     "ALLOWED_ORIGINS": [CHROME_EXTENSION_ORIGIN],  # exact Origin values allowed (CORS and access)
     "EXTRA_ALLOWED_HOSTS": [],  # further accepted Host header values ("name:port")
     "TOKEN": "",  # shared secret expected in X-Shinsaku-Token; empty: not required
-    "MAX_IMAGE_BYTES": 20 * 1024 * 1024,  # largest /v1/classify body, bytes
-    "MAX_BATCH_BYTES": 64 * 1024 * 1024,  # largest /v1/classify/batch body, bytes
-    "MAX_BATCH_FILES": 16,  # most files in one /v1/classify/batch request
-    "MAX_PIXELS": 40_000_000,  # largest decoded image, pixels (width * height)
-    "MAX_SIDE": 16_384,  # largest image side, pixels
+    # limits: defaults from backend/limits.json (the one definition, shared with the extension)
+    "MAX_IMAGE_BYTES": limits.MAX_IMAGE_BYTES,  # largest /v1/classify body, bytes
+    "MAX_BATCH_BYTES": limits.MAX_BATCH_BYTES,  # largest /v1/classify/batch body, bytes
+    "MAX_BATCH_FILES": limits.MAX_BATCH_FILES,  # most files in one /v1/classify/batch request
+    "MAX_PIXELS": limits.MAX_PIXELS,  # largest decoded image, pixels (width * height)
+    "MAX_SIDE": limits.MAX_SIDE,  # largest image side, pixels
+    "DECODE_BUDGET_BYTES": limits.DECODE_BUDGET_BYTES,  # memory concurrent decodes may hold together
+    "MAX_HEADER_BYTES": limits.MAX_HEADER_BYTES,  # largest request line + headers, bytes
+    "CONNECTION_LIMIT": limits.CONNECTION_LIMIT,  # open connections served at once
+    "CHANNEL_TIMEOUT_S": limits.CHANNEL_TIMEOUT_S,  # idle keep-alive connections closed after, seconds
+    "REQUEST_READ_TIMEOUT_S": limits.REQUEST_READ_TIMEOUT_S,  # a request must arrive whole within, seconds
     "MAX_BATCH_SIZE": 2,  # most images in one inference (dynamic batching; ~25 MB per image of RSS)
     "MAX_WAIT_MS": 5.0,  # longest a batch waits for more images while more are on their way, ms
     "QUEUE_SIZE": 64,  # images waiting for inference; beyond it requests get 503 + Retry-After
@@ -55,7 +63,24 @@ class ConfigError(ValueError):
     """An invalid configuration (for example a non-loopback bind without a token)."""
 
 
+#: Keys that must be positive numbers.
+POSITIVE = ("MAX_IMAGE_BYTES", "MAX_BATCH_BYTES", "MAX_BATCH_FILES", "MAX_BATCH_SIZE", "QUEUE_SIZE", "MAX_PIXELS",
+            "MAX_SIDE", "SERVER_THREADS", "DECODE_BUDGET_BYTES", "MAX_HEADER_BYTES", "CONNECTION_LIMIT",
+            "CHANNEL_TIMEOUT_S", "REQUEST_READ_TIMEOUT_S", "REQUEST_TIMEOUT_S")
+PROVIDERS = ("auto", "cuda", "cpu")
+
+
 def _coerce(key: str, value: Any) -> Any:
+    """``value`` converted to the type of ``DEFAULTS[key]``. Raises ``ConfigError`` naming the key
+    when it cannot be (``SHINSAKU_PORT=abc``)."""
+    try:
+        return _convert(key, value)
+    except (TypeError, ValueError) as exc:
+        kind = type(DEFAULTS.get(key)).__name__
+        raise ConfigError(f"{key} must be {'an' if kind == 'int' else 'a'} {kind}, got {value!r}") from exc
+
+
+def _convert(key: str, value: Any) -> Any:
     default = DEFAULTS.get(key)
     if isinstance(value, str) and not isinstance(default, str):
         try:
@@ -65,6 +90,8 @@ def _coerce(key: str, value: Any) -> Any:
     if isinstance(default, bool):
         return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
     if isinstance(default, int) and not isinstance(value, bool):
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(f"{value} is not a whole number")
         return int(value)
     if isinstance(default, float):
         return float(value)
@@ -123,7 +150,8 @@ def build_config(overrides: Mapping[str, Any] | None = None,
 
     Origins from the instance file and the environment are added to the default ones; ``overrides``
     replace them. Raises ``ConfigError`` when the bind address is not loopback and no TOKEN is set,
-    or when a size or count is not positive.
+    when a value has the wrong type, a size, count or time is not positive, the port is outside
+    1-65535 or the provider unknown.
     """
     config = {key: (list(value) if isinstance(value, list) else value) for key, value in DEFAULTS.items()}
     for layer in (instance_config(instance_path), env_config(environ)):
@@ -134,10 +162,13 @@ def build_config(overrides: Mapping[str, Any] | None = None,
         config[key] = _coerce(key, value) if key in DEFAULTS else value
     if not is_loopback(config["HOST"]) and not config["TOKEN"]:
         raise ConfigError(f"binding to {config['HOST']} (not loopback) requires SHINSAKU_TOKEN")
-    for key in ("MAX_IMAGE_BYTES", "MAX_BATCH_BYTES", "MAX_BATCH_FILES", "MAX_BATCH_SIZE", "QUEUE_SIZE",
-                "MAX_PIXELS", "MAX_SIDE", "SERVER_THREADS"):
+    for key in POSITIVE:
         if config[key] <= 0:
             raise ConfigError(f"{key} must be positive, got {config[key]}")
+    if not 1 <= config["PORT"] <= 65535:
+        raise ConfigError(f"PORT must be between 1 and 65535, got {config['PORT']}")
+    if config["PROVIDER"] not in PROVIDERS:
+        raise ConfigError(f"PROVIDER must be one of {', '.join(PROVIDERS)}, got {config['PROVIDER']!r}")
     if "null" in config["ALLOWED_ORIGINS"] or "*" in config["ALLOWED_ORIGINS"]:
         raise ConfigError("ALLOWED_ORIGINS may not contain 'null' or '*'")
     return config

@@ -6,13 +6,14 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 
-from backend.model_card import ModelCard, ModelError
+from backend.model_card import ModelCard, ModelError, load_card
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -82,6 +83,16 @@ class Detector:
             raise
         except Exception as exc:
             raise ModelError(f"warm-up inference failed: {exc}") from exc
+
+
+def load_detector(config: Mapping[str, Any]) -> Detector:
+    """The detector that ``shinsaku serve`` and ``shinsaku scan`` both use: the card of
+    ``config["MODEL_PATH"]`` with its sha256 checked, a session with the configured provider and
+    threads, and one warm-up inference. Raises ``ModelError`` (missing, corrupt, mismatched, failing)."""
+    detector = Detector(load_card(config["MODEL_PATH"]), config["PROVIDER"], config["INTRA_OP_THREADS"],
+                        config["INTER_OP_THREADS"], config["ORT_ALLOW_SPINNING"])
+    detector.warm_up()
+    return detector
 
 
 class QueueFull(RuntimeError):

@@ -19,18 +19,23 @@ def _busy(description: str) -> dict:
 
 
 COMMON_ERRORS = {
+    "400": _error("malformed request: bad framing, Content-Length or chunk sizes, or an unsupported "
+                  "Transfer-Encoding"),
     "401": _error("X-Shinsaku-Token is configured and missing or wrong"),
     "403": _error("Host or Origin not allowed"),
     "405": _error("method not allowed (see the Allow header)"),
+    "431": _error("request headers too large"),
 }
 BODY_ERRORS = {
-    "400": _error("empty body, or no file in the field images"),
+    "400": _error("empty body, no file in the field images, or a malformed request"),
     "411": _error("Content-Length missing"),
     "413": _error("body, image or file count over the limit, or a decompression bomb"),
+    "431": _error("request headers too large"),
     "415": _error("content type or image format not accepted"),
     "422": _error("truncated or corrupt image"),
     "500": _error("the inference failed"),
-    "503": _busy("model loading or unavailable, or the queue is full: retry after Retry-After seconds"),
+    "503": _busy("model loading or unavailable, or the backend is busy (queue or decoding memory full): "
+                 "retry after Retry-After seconds"),
 }
 
 SCHEMAS = {
@@ -38,14 +43,16 @@ SCHEMAS = {
               "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
     "Result": {
         "type": "object",
-        "required": ["label", "probability_ai", "threshold", "model_version", "sha256", "elapsed_ms",
-                     "cached", "request_id"],
+        "required": ["label", "probability_ai", "threshold", "model_version", "model_sha256", "image_sha256",
+                     "elapsed_ms", "cached", "request_id"],
         "properties": {
             "label": {"type": "string", "enum": ["ai", "human", "uncertain"]},
             "probability_ai": {"type": "number", "minimum": 0, "maximum": 1},
             "threshold": {"type": "number", "minimum": 0, "maximum": 1},
             "model_version": {"type": "string"},
-            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "model_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "the ONNX file's"},
+            "image_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$",
+                             "description": "of the image bytes received"},
             "elapsed_ms": {"type": "number", "minimum": 0, "description": "milliseconds"},
             "cached": {"type": "boolean"},
             "request_id": {"type": "string"},
@@ -53,10 +60,12 @@ SCHEMAS = {
     },
     "ItemError": {"allOf": [{"$ref": "#/components/schemas/Error"},
                             {"type": "object", "required": ["status"],
-                             "properties": {"status": {"type": "integer"}}}]},
+                             "properties": {"status": {"type": "integer"},
+                                            "retry_after_s": {"type": "integer", "minimum": 0,
+                                                              "description": "seconds; on 503 items"}}}]},
     "Health": {"type": "object", "required": ["status"],
                "properties": {"status": {"type": "string", "enum": ["ok", "loading", "error"]},
-                              "model_version": {"type": "string"}, "sha256": {"type": "string"},
+                              "model_version": {"type": "string"}, "model_sha256": {"type": "string"},
                               "error": {"type": "string"}, "message": {"type": "string"}}},
     "Model": {"type": "object",
               "required": ["name", "version", "sha256", "input", "tta_views", "threshold", "uncertain_band",
@@ -69,7 +78,8 @@ SCHEMAS = {
                              "uncertain_band": {"type": "array", "items": {"type": "number"},
                                                 "minItems": 2, "maxItems": 2},
                              "metrics": {"type": "object"}, "execution_provider": {"type": "string"},
-                             "max_batch_size": {"type": "integer"}, "max_batch_files": {"type": "integer"}}},
+                             "max_batch_size": {"type": "integer"}, "max_batch_files": {"type": "integer"},
+                             "max_image_bytes": {"type": "integer"}}},
 }
 
 
@@ -110,7 +120,10 @@ def build_document() -> dict:
                     "type": "object", "required": ["images"],
                     "properties": {"images": {"type": "array", "minItems": 1,
                                               "items": {"type": "string", "format": "binary"}}}}}}},
-                "responses": {"200": {"description": "one result or error object per file, in input order",
+                "responses": {"200": {"description": "one result or error object per file, in input order; "
+                                                     "Retry-After when every file was refused as busy",
+                                      "headers": {"Retry-After": {"schema": {"type": "string"},
+                                                                  "description": "seconds"}},
                                       "content": {"application/json": {"schema": {
                                           "type": "object", "required": ["results"],
                                           "properties": {"results": {"type": "array", "items": {"oneOf": [

@@ -19,14 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from backend import limits as _limits
+
 #: Pillow format names accepted; everything else (SVG, TIFF, EPS, ICO, PSD, ...) is refused.
 ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 #: Model input side in pixels.
 INPUT_SIZE = 224
 #: Largest accepted image, in pixels (width * height). Larger files are refused as possible bombs.
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = _limits.MAX_PIXELS
 #: Largest accepted width or height, in pixels.
-MAX_SIDE = 16_384
+MAX_SIDE = _limits.MAX_SIDE
 #: Background that transparent pixels are composited onto, 8-bit RGB.
 BACKGROUND = (255, 255, 255)
 #: Padding colour for letterbox resizing, 8-bit RGB.
@@ -35,6 +37,9 @@ LETTERBOX_FILL = (128, 128, 128)
 #: while at least twice the target size remains, then bicubic. A 1024 px JPEG's resize takes ~3 ms
 #: instead of ~9 ms; the evaluation in training/results measures the model with it.
 REDUCING_GAP = 2.0
+#: Largest scaled image a centre crop makes, as a multiple of the crop's area; beyond it (aspect
+#: ratios over 4:1) only the crop's source region is scaled, see ``_center_crop``.
+MAX_SCALED_AREA = 4
 #: Resize modes: ``center_crop`` (shorter side to 224, centre crop) or ``letterbox`` (longer side to
 #: 224, pad with ``LETTERBOX_FILL``).
 RESIZE_MODES = ("center_crop", "letterbox")
@@ -97,10 +102,73 @@ def _to_rgb(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:
     if img.mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
     if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
-        rgba = img.convert("RGBA")
-        canvas = Image.new("RGBA", rgba.size, background + (255,))
-        return Image.alpha_composite(canvas, rgba).convert("RGB")
-    return img.convert("RGB")
+        # pasting through the alpha band equals alpha_composite onto an opaque canvas bit for bit
+        # (checked for every value and alpha) and holds 7 bytes a pixel instead of 15
+        rgba = img if img.mode == "RGBA" else img.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, background)
+        canvas.paste(rgba, mask=rgba)
+        return canvas
+    return img if img.mode == "RGB" else img.convert("RGB")
+
+
+def open_image(data: bytes, *, limits: DecodeLimits = DecodeLimits()) -> Image.Image:
+    """Read only the header of image bytes and check it: no pixel is decoded yet.
+
+    Returns:
+        A lazy ``PIL.Image`` of an allowed format whose size (pixels) is within ``limits``; pass it
+        to ``decode_opened``. ``decoded_bytes(img)`` estimates the memory its decoding takes.
+
+    Raises:
+        EmptyImage, UnsupportedFormat, ImageTooLarge, CorruptImage: as ``decode_image``.
+    """
+    if not data:
+        raise EmptyImage("the image is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except UnidentifiedImageError as exc:
+        raise UnsupportedFormat(
+            f"not an image in an allowed format ({', '.join(ALLOWED_FORMATS)})"
+        ) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(str(exc)) from exc
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+        raise CorruptImage(f"cannot read the image header: {exc}") from exc
+    width, height = img.size
+    if width <= 0 or height <= 0:
+        raise CorruptImage(f"image has an empty side ({width}x{height} px)")
+    if width * height > limits.max_pixels or max(width, height) > limits.max_side:
+        raise ImageTooLarge(
+            f"{width}x{height} px exceeds the limit of {limits.max_pixels} px "
+            f"and {limits.max_side} px per side"
+        )
+    return img
+
+
+def decoded_bytes(img: Image.Image) -> int:
+    """Upper estimate of the memory, in bytes, that ``decode_opened`` holds at once for ``img``: the
+    decoded frame plus the RGB result (8 bytes a pixel; 16 for 16/32-bit greyscale and float)."""
+    per_pixel = 16 if img.mode in ("I;16", "I;16B", "I;16L", "I", "F") else 8
+    return img.size[0] * img.size[1] * per_pixel
+
+
+def decode_opened(img: Image.Image, *, background: tuple[int, int, int] = BACKGROUND) -> Image.Image:
+    """Decode an image from ``open_image``: frame 0, EXIF orientation, 8-bit RGB with alpha
+    composited onto ``background``. Returns an ``RGB`` image of the (oriented) size in pixels.
+
+    Raises:
+        ImageTooLarge, CorruptImage: as ``decode_image``.
+    """
+    try:
+        img.seek(0)
+        img.load()
+        ImageOps.exif_transpose(img, in_place=True)  # no copy when there is nothing to turn
+        return _to_rgb(img, background)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(str(exc)) from exc
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
+        raise CorruptImage(f"truncated or corrupt {img.format} image: {exc}") from exc
 
 
 def decode_image(
@@ -113,7 +181,7 @@ def decode_image(
 
     Steps: Pillow decode restricted to ``ALLOWED_FORMATS``; size check before any pixel is decoded;
     frame 0 of animations; EXIF orientation applied; 16-bit and palette images converted correctly;
-    alpha composited onto ``background``.
+    alpha composited onto ``background``. Same as ``decode_opened(open_image(data))``.
 
     Args:
         data: the file's bytes.
@@ -129,58 +197,49 @@ def decode_image(
         ImageTooLarge: more than ``limits.max_pixels`` pixels or a side over ``limits.max_side``.
         CorruptImage: truncated or corrupt data.
     """
-    if not data:
-        raise EmptyImage("the image is empty (0 bytes)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
-    except UnidentifiedImageError as exc:
-        raise UnsupportedFormat(
-            f"not an image in an allowed format ({', '.join(ALLOWED_FORMATS)})"
-        ) from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLarge(str(exc)) from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise CorruptImage(f"cannot read the image header: {exc}") from exc
+    return decode_opened(open_image(data, limits=limits), background=background)
+
+
+def _center_crop(img: Image.Image, size: int) -> Image.Image:
+    """Centre crop of ``resize_to_input``: scale the shorter side to ``size`` (integer box reduction
+    while ``REDUCING_GAP`` times the target remains, then bicubic) and crop the centre.
+
+    When the scaled image would exceed ``MAX_SCALED_AREA`` times the crop (aspect ratios beyond
+    4:1), only the crop's source region is scaled (Pillow's ``box``): no intermediate exceeds the
+    crop, so a 16384 x 1 image costs no more than a square one. Its pixels can differ from
+    scale-then-crop by a few levels (Pillow may run the two bicubic passes in the other order, and
+    the box reduction starts on the region's grid); up to 4:1, the result is scale-then-crop's
+    bit for bit.
+    """
     width, height = img.size
-    if width <= 0 or height <= 0:
-        raise CorruptImage(f"image has an empty side ({width}x{height} px)")
-    if width * height > limits.max_pixels or max(width, height) > limits.max_side:
-        raise ImageTooLarge(
-            f"{width}x{height} px exceeds the limit of {limits.max_pixels} px "
-            f"and {limits.max_side} px per side"
-        )
-    try:
-        img.seek(0)
-        img.load()
-        img = ImageOps.exif_transpose(img)
-        return _to_rgb(img, background)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLarge(str(exc)) from exc
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
-        raise CorruptImage(f"truncated or corrupt {img.format} image: {exc}") from exc
+    scale = size / min(width, height)
+    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    left, top = (new_w - size) // 2, (new_h - size) // 2
+    if new_w * new_h <= MAX_SCALED_AREA * size * size:
+        img = img.resize((new_w, new_h), Image.Resampling.BICUBIC, reducing_gap=REDUCING_GAP)
+        return img.crop((left, top, left + size, top + size))
+    sx, sy = width / new_w, height / new_h  # source pixels per scaled pixel
+    box = (left * sx, top * sy, (left + size) * sx, (top + size) * sy)
+    return img.resize((size, size), Image.Resampling.BICUBIC, box=box, reducing_gap=REDUCING_GAP)
 
 
 def resize_to_input(img: Image.Image, size: int = INPUT_SIZE, mode: str = "center_crop") -> Image.Image:
     """Resize an RGB image to ``size`` x ``size`` pixels with bicubic resampling (antialiased when
     shrinking; integer box reduction first, see ``REDUCING_GAP``).
 
-    ``center_crop`` scales the shorter side to ``size`` and crops the centre; ``letterbox`` scales the
-    longer side to ``size`` and pads with ``LETTERBOX_FILL``.
+    ``center_crop`` scales the shorter side to ``size`` and crops the centre (computed on the crop's
+    source region only, see ``_center_crop``: no intermediate larger than the crop); ``letterbox``
+    scales the longer side to ``size`` and pads with ``LETTERBOX_FILL``. Returns an RGB image of
+    ``size`` x ``size`` pixels.
 
     Raises:
         ValueError: ``mode`` is not one of ``RESIZE_MODES``.
     """
     if mode not in RESIZE_MODES:
         raise ValueError(f"resize mode must be one of {RESIZE_MODES}, got {mode!r}")
-    width, height = img.size
     if mode == "center_crop":
-        scale = size / min(width, height)
-        new = (max(size, round(width * scale)), max(size, round(height * scale)))
-        img = img.resize(new, Image.Resampling.BICUBIC, reducing_gap=REDUCING_GAP)
-        left, top = (new[0] - size) // 2, (new[1] - size) // 2
-        return img.crop((left, top, left + size, top + size))
+        return _center_crop(img, size)
+    width, height = img.size
     scale = size / max(width, height)
     new = (max(1, round(width * scale)), max(1, round(height * scale)))
     canvas = Image.new("RGB", (size, size), LETTERBOX_FILL)

@@ -1,55 +1,48 @@
 """``shinsaku scan``: classify files and folders offline with the served model and contract; write CSV
-or JSON results and an optional self-contained HTML report. Unreadable files are listed as errors."""
+or JSON results and an optional self-contained HTML report. Every path found is listed: files that
+cannot be judged (and symlinks, special files, unreadable folders: see ``backend.walk``) as errors."""
 
 from __future__ import annotations
 
 import argparse
 import base64
 import csv
+import hashlib
 import io
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from backend.config import build_config
-from backend.inference import Detector
-from backend.model_card import ModelCard, ModelError, load_card
+from backend.config import ConfigError, build_config
+from backend.inference import Detector, load_detector
+from backend.limits import MAX_IMAGE_BYTES
+from backend.model_card import ModelCard, ModelError
 from backend.preprocessing import DecodeLimits, ImageError, decode_image, to_model_input
+from backend.walk import Candidate, FileRefused, collect_files, read_limited
 
 THUMBNAIL_SIDE = 160  # pixels
 DEFAULT_LIMITS = DecodeLimits()
-FIELDS = ("path", "label", "probability_ai", "error", "message")
+FIELDS = ("path", "label", "probability_ai", "image_sha256", "error", "message")
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
 class ScanResult:
-    """One file's verdict (``label``, ``probability_ai``) or its ``error`` code and ``message``."""
+    """One file's verdict (``label``, ``probability_ai``) or its ``error`` code and ``message``;
+    ``path`` is printable (see ``backend.walk.display_path``)."""
 
     path: str
     label: str | None = None
     probability_ai: float | None = None
+    image_sha256: str | None = None
     error: str | None = None
     message: str | None = None
     thumbnail: str | None = None  # data: URI of a JPEG thumbnail, for the report only
-
-
-def collect_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Files of ``paths``: files as given, folders recursively (sorted, hidden names skipped).
-    A path that does not exist is kept (it is reported as an error)."""
-    files: list[Path] = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.is_file()
-                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
-        else:
-            files.append(path)
-    return files
 
 
 def thumbnail_uri(img) -> str:
@@ -61,29 +54,42 @@ def thumbnail_uri(img) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _prepare(path: Path, card: ModelCard, limits: DecodeLimits, thumbnails: bool):
-    result = ScanResult(str(path))
-    try:
-        img = decode_image(path.read_bytes(), limits=limits)
-    except ImageError as exc:
-        result.error, result.message = exc.code, str(exc)
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _prepare(candidate: Candidate, card: ModelCard, limits: DecodeLimits, thumbnails: bool,
+             max_bytes: int) -> tuple[ScanResult, np.ndarray | None]:
+    result = ScanResult(candidate.shown, error=candidate.error, message=candidate.message)
+    if candidate.error:
         return result, None
+    try:
+        data = read_limited(candidate.path, max_bytes)
+        result.image_sha256 = hashlib.sha256(data).hexdigest()
+        img = decode_image(data, limits=limits)
+        if thumbnails:
+            result.thumbnail = thumbnail_uri(img)
+        return result, to_model_input(img, card.size, card.resize)
+    except (ImageError, FileRefused) as exc:
+        result.error, result.message = exc.code, _printable(str(exc))
     except OSError as exc:
         result.error, result.message = "unreadable_file", f"{type(exc).__name__}: {exc.strerror or exc}"
-        return result, None
-    if thumbnails:
-        result.thumbnail = thumbnail_uri(img)
-    return result, to_model_input(img, card.size, card.resize)
+    except Exception as exc:  # noqa: BLE001 - one file never stops the scan
+        result.error, result.message = "internal_error", _printable(f"{type(exc).__name__}: {exc}")
+    return result, None
 
 
-def scan_files(files: list[Path], detector: Detector, batch_size: int = 16, progress: bool = True,
-               thumbnails: bool = False, limits: DecodeLimits = DEFAULT_LIMITS) -> list[ScanResult]:
-    """Classify ``files`` in batches of ``batch_size`` images; one ``ScanResult`` per file, in order."""
+def scan_files(files: list[Candidate], detector: Detector, batch_size: int = 16, progress: bool = True,
+               thumbnails: bool = False, limits: DecodeLimits = DEFAULT_LIMITS,
+               max_bytes: int = MAX_IMAGE_BYTES) -> list[ScanResult]:
+    """Classify ``files`` in batches of ``batch_size`` images; one ``ScanResult`` per candidate, in
+    order. Files over ``max_bytes`` bytes are refused before reading. The progress bar shows only
+    when ``progress`` and standard error is a terminal."""
     card = detector.card
     results: list[ScanResult] = []
-    with tqdm(total=len(files), unit="img", disable=not progress, file=sys.stderr) as bar:
+    with tqdm(total=len(files), unit="img", disable=None if progress else True, file=sys.stderr) as bar:
         for start in range(0, len(files), max(1, batch_size)):
-            prepared = [_prepare(p, card, limits, thumbnails) for p in files[start:start + batch_size]]
+            prepared = [_prepare(c, card, limits, thumbnails, max_bytes) for c in files[start:start + batch_size]]
             ready = [(r, x) for r, x in prepared if x is not None]
             if ready:
                 probs = detector.predict(np.stack([x for _, x in ready]))
@@ -106,13 +112,20 @@ def sort_for_report(results: list[ScanResult]) -> list[ScanResult]:
     return sorted(results, key=lambda r: (r.probability_ai is None, -(r.probability_ai or 0.0)))
 
 
+def csv_cell(value):
+    """A CSV cell a spreadsheet shows as text: strings starting with ``= + - @`` (or tab, CR) get a
+    leading ``'``; other values unchanged."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def write_results(results: list[ScanResult], fmt: str, out, card: ModelCard) -> None:
-    """Write ``results`` (input order) as ``csv`` or ``json`` to the text stream ``out``."""
+    """Write ``results`` (input order) as ``csv`` (formula-escaped cells) or ``json`` to the text
+    stream ``out``."""
     rows = [{k: asdict(r)[k] for k in FIELDS} for r in results]
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     else:
         json.dump({"model": {"name": card.name, "version": card.version, "sha256": card.sha256,
                              "threshold": card.threshold, "uncertain_band": list(card.uncertain_band)},
@@ -130,25 +143,27 @@ def render_report(results: list[ScanResult], card: ModelCard) -> str:
 
 
 def run_scan(args: argparse.Namespace) -> int:
-    """The ``shinsaku scan`` command. Returns 0, or 1 when the model cannot be loaded."""
-    config = build_config({"MODEL_PATH": args.model} if args.model else None)
+    """The ``shinsaku scan`` command. Returns 0, ``EXIT_CONFIG`` (2) for a bad setting or
+    ``EXIT_MODEL`` (4) when the model cannot be loaded, after one line on standard error."""
+    from backend.cli import EXIT_CONFIG, EXIT_MODEL, fail
+
     try:
-        card = load_card(config["MODEL_PATH"])
-        detector = Detector(card, config["PROVIDER"], config["INTRA_OP_THREADS"], config["INTER_OP_THREADS"],
-                            config["ORT_ALLOW_SPINNING"])
+        config = build_config({"MODEL_PATH": args.model} if args.model else None)
+        detector = load_detector(config)
+    except ConfigError as exc:
+        return fail("scan", f"bad configuration: {exc}", EXIT_CONFIG)
     except ModelError as exc:
-        print(f"shinsaku scan: {exc}", file=sys.stderr)
-        return 1
+        return fail("scan", str(exc), EXIT_MODEL)
     limits = DecodeLimits(max_pixels=config["MAX_PIXELS"], max_side=config["MAX_SIDE"])
     results = scan_files(collect_files(args.paths), detector, args.batch_size, not args.no_progress,
-                         thumbnails=bool(args.report), limits=limits)
+                         thumbnails=bool(args.report), limits=limits, max_bytes=config["MAX_IMAGE_BYTES"])
     if args.output:
         with open(args.output, "w", encoding="utf-8", newline="") as fh:
-            write_results(results, args.format, fh, card)
+            write_results(results, args.format, fh, detector.card)
     else:
-        write_results(results, args.format, sys.stdout, card)
+        write_results(results, args.format, sys.stdout, detector.card)
     if args.report:
-        Path(args.report).write_text(render_report(results, card), encoding="utf-8")
-    summary = summarize(results)
-    print(", ".join(f"{k}: {v}" for k, v in summary.items()), file=sys.stderr)
+        with open(args.report, "w", encoding="utf-8") as fh:
+            fh.write(render_report(results, detector.card))
+    print(", ".join(f"{k}: {v}" for k, v in summarize(results).items()), file=sys.stderr)
     return 0

@@ -2,16 +2,19 @@
 
 Checks run in ``before_request`` for every path, in this order, before the body is read:
 Host (403 ``forbidden_host``), Origin (403 ``forbidden_origin``), token (401 ``unauthorized``,
-not for CORS preflights, which browsers send without custom headers).
+not for CORS preflights, which browsers send without custom headers). Origins are compared exactly,
+case included (browsers send them lowercase), both for access and for CORS headers; every response
+carries ``Vary: Origin``.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_cors import CORS
 
 from backend.config import is_loopback
@@ -53,10 +56,25 @@ def check_request() -> None:
         raise ApiError(401, "unauthorized", f"missing or wrong {TOKEN_HEADER} header")
 
 
+def vary_on_origin(response: Response) -> Response:
+    """``after_request`` hook: every answer depends on ``Origin`` (CORS headers, 403), so caches
+    must key on it."""
+    response.vary.add("Origin")
+    return response
+
+
+def exact_origins(origins: list[str]) -> list[re.Pattern]:
+    """``origins`` as anchored, case-sensitive patterns: flask-cors compares plain strings without
+    case, which would echo ``CHROME-EXTENSION://...`` in ``Access-Control-Allow-Origin``."""
+    return [re.compile(re.escape(origin) + r"\Z") for origin in origins]
+
+
 def init_security(app: Flask) -> None:
-    """Install ``check_request`` and CORS headers for ``ALLOWED_ORIGINS`` only (never ``*``)."""
+    """Install ``check_request``, ``Vary: Origin`` and CORS headers for exactly the
+    ``ALLOWED_ORIGINS`` (never ``*``)."""
     app.before_request(check_request)
-    CORS(app, origins=list(app.config["ALLOWED_ORIGINS"]), supports_credentials=False,
+    app.after_request(vary_on_origin)
+    CORS(app, origins=exact_origins(app.config["ALLOWED_ORIGINS"]), supports_credentials=False,
          allow_headers=["Content-Type", TOKEN_HEADER], methods=["GET", "POST", "OPTIONS"],
          expose_headers=["Retry-After", "X-Request-Id"], max_age=600, send_wildcard=False, always_send=False,
          vary_header=True)

@@ -1,19 +1,25 @@
-"""The detection service behind the HTTP API: model loading state, cache, batcher, one-image judging."""
+"""The detection service behind the HTTP API: model loading state, cache, decode budget, batcher.
+
+It judges image bytes and returns ``Verdict`` objects; the API blueprint shapes them into responses.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from backend.cache import ResultCache, image_key
-from backend.inference import Batcher, Detector
-from backend.model_card import ModelCard, ModelError, load_card
-from backend.preprocessing import DecodeLimits, decode_image, to_model_input
+from backend.inference import Batcher, Detector, load_detector
+from backend.memory import TRIM_AFTER_BYTES, DecodeBudget, release_free_memory, tune_allocator
+from backend.model_card import ModelCard, ModelError
+from backend.preprocessing import DecodeLimits, decode_opened, decoded_bytes, open_image, to_model_input
 
 log = logging.getLogger("shinsaku")
 
@@ -26,11 +32,22 @@ class InferenceTimeout(RuntimeError):
     """No inference result within ``REQUEST_TIMEOUT_S`` seconds (HTTP 503)."""
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """One judged image: ``probability_ai`` in [0, 1], whether it came from the cache, and the sha256
+    of the image bytes (64 lowercase hex characters)."""
+
+    probability_ai: float
+    cached: bool
+    image_sha256: str
+
+
 class Service:
     """Loads the model (optionally in the background) and judges images.
 
-    ``state`` is ``"loading"``, ``"ok"`` or ``"error"`` (then ``error`` says why). ``classify``
-    is safe to call from many threads.
+    ``state`` is ``"loading"``, ``"ok"`` or ``"error"`` (then ``error`` says why). ``judge_many``
+    is safe to call from many threads; decoding is bounded by a ``DecodeBudget`` of
+    ``DECODE_BUDGET_BYTES``.
     """
 
     def __init__(self, config: Mapping[str, Any]) -> None:
@@ -42,9 +59,11 @@ class Service:
         self.batcher: Batcher | None = None
         self.cache = ResultCache(config["CACHE_SIZE"])
         self.limits = DecodeLimits(max_pixels=config["MAX_PIXELS"], max_side=config["MAX_SIDE"])
+        self.budget = DecodeBudget(config["DECODE_BUDGET_BYTES"])
         self._preparing = 0
         self._lock = threading.Lock()
         self._ready = threading.Event()
+        tune_allocator()
 
     def start(self) -> None:
         """Load the model, in a background thread when ``LOAD_MODEL_ASYNC`` is set."""
@@ -56,16 +75,13 @@ class Service:
     def load(self) -> None:
         """Check the card and sha256, open the session, warm it up; never raises (sets ``state``)."""
         try:
-            card = load_card(self.config["MODEL_PATH"])
-            detector = Detector(card, self.config["PROVIDER"], self.config["INTRA_OP_THREADS"],
-                                self.config["INTER_OP_THREADS"], self.config["ORT_ALLOW_SPINNING"])
-            detector.warm_up()
-            self.card, self.detector = card, detector
+            detector = load_detector(self.config)
+            self.card, self.detector = detector.card, detector
             self.batcher = Batcher(detector.predict, self.config["MAX_BATCH_SIZE"],
                                    self.config["MAX_WAIT_MS"], self.config["QUEUE_SIZE"],
                                    expected=lambda: self._preparing)
             self.state = "ok"
-            log.info("model %s %s loaded (sha256 %s, %s)", card.name, card.version, card.sha256,
+            log.info("model %s %s loaded (sha256 %s, %s)", self.card.name, self.card.version, self.card.sha256,
                      detector.provider)
         except ModelError as exc:
             self.state, self.error = "error", str(exc)
@@ -81,19 +97,31 @@ class Service:
         self._ready.wait(timeout)
         return self.state == "ok"
 
-    def _require_model(self) -> tuple[ModelCard, Batcher]:
+    def require_model(self) -> tuple[ModelCard, Batcher]:
+        """The card and batcher. Raises ``ModelUnavailable`` while loading or after a failed load."""
         if self.state != "ok" or self.card is None or self.batcher is None:
             raise ModelUnavailable(self.error or "the model is still loading")
         return self.card, self.batcher
 
-    def result(self, probability: float, started: float, cached: bool) -> dict[str, Any]:
-        """The API result object for ``probability`` (see ``POST /v1/classify``); ``started`` is a
-        ``time.perf_counter()`` value, ``elapsed_ms`` is measured from it."""
-        card = self.card
-        return {"label": card.label(probability), "probability_ai": probability,
-                "threshold": card.threshold, "model_version": card.version, "sha256": card.sha256,
-                "elapsed_ms": round((time.perf_counter() - started) * 1000.0, 3), "cached": cached,
-                "request_id": uuid.uuid4().hex}
+    def model_input(self, data: bytes, card: ModelCard) -> np.ndarray:
+        """Image bytes -> ``(3, S, S)`` float32 model input. The header is checked first; decoding
+        then waits for its estimated memory in the decode budget (up to ``REQUEST_TIMEOUT_S``), and
+        memory is handed back to the OS after large decodes.
+
+        Raises:
+            backend.preprocessing.ImageError subclasses: the image cannot be judged.
+            backend.memory.BudgetTimeout: the budget stayed in use (HTTP 503 busy).
+        """
+        img = open_image(data, limits=self.limits)
+        cost = decoded_bytes(img)
+        with self.budget.hold(cost, timeout=self.config["REQUEST_TIMEOUT_S"]):
+            try:
+                x = to_model_input(decode_opened(img), card.size, card.resize)
+            finally:
+                del img
+        if cost >= TRIM_AFTER_BYTES:
+            release_free_memory()
+        return x
 
     def _submit(self, data: bytes, card: ModelCard, batcher: Batcher) -> tuple[str, Any]:
         """Cache lookup, else decode + preprocess + queue: ``(key, probability float or Future)``."""
@@ -101,20 +129,19 @@ class Service:
         cached = self.cache.get(key)
         if cached is not None:
             return key, cached
-        x = to_model_input(decode_image(data, limits=self.limits), card.size, card.resize)
-        return key, batcher.submit(x)
+        return key, batcher.submit(self.model_input(data, card))
 
     def _expect(self, count: int) -> None:
         with self._lock:
             self._preparing += count
 
-    def classify_many(self, images: list[bytes]) -> list[dict[str, Any] | Exception]:
+    def judge_many(self, images: list[bytes]) -> list[Verdict | Exception]:
         """Judge several images' bytes: each goes through the cache, else decode + preprocess, then
-        all are queued together for the batcher. Returns, in input order, a result (see
-        ``POST /v1/classify``) or the exception raised for that image (``classify`` lists them).
-        Raises ``ModelUnavailable`` when the model is not ready."""
-        started = time.perf_counter()
-        card, batcher = self._require_model()
+        all are queued together for the batcher. Returns, in input order, a ``Verdict`` or the
+        exception raised for that image (``ImageError`` subclasses, ``QueueFull``,
+        ``BudgetTimeout``, ``InferenceTimeout``, or the inference's own error). Raises
+        ``ModelUnavailable`` when the model is not ready."""
+        card, batcher = self.require_model()
         pending: list[tuple[str, Any] | Exception] = []
         self._expect(len(images))  # the batcher waits for images announced here (up to MAX_WAIT_MS)
         for data in images:
@@ -124,53 +151,23 @@ class Service:
                 pending.append(exc)
             finally:
                 self._expect(-1)
-        out: list[dict[str, Any] | Exception] = []
         deadline = time.monotonic() + self.config["REQUEST_TIMEOUT_S"]
-        for item in pending:
-            if isinstance(item, Exception):
-                out.append(item)
-                continue
-            key, value = item
-            if isinstance(value, float):
-                out.append(self.result(value, started, True))
-                continue
-            try:
-                probability = value.result(timeout=max(0.0, deadline - time.monotonic()))
-            except FutureTimeout:
-                out.append(InferenceTimeout("no inference result in time"))
-                continue
-            except Exception as exc:  # noqa: BLE001 - the inference failed: reported for this image
-                out.append(exc)
-                continue
-            self.cache.put(key, probability)
-            out.append(self.result(probability, started, False))
-        return out
+        return [self._collect(item, deadline) for item in pending]
 
-    def classify(self, data: bytes) -> dict[str, Any]:
-        """Judge one image's bytes (``classify_many`` of one).
-
-        Raises:
-            ModelUnavailable, InferenceTimeout: HTTP 503.
-            backend.inference.QueueFull: HTTP 503 with Retry-After.
-            backend.preprocessing.ImageError subclasses: 400, 413, 415, 422.
-            backend.model_card.ModelError: the inference itself failed (HTTP 500).
-        """
-        result = self.classify_many([data])[0]
-        if isinstance(result, Exception):
-            raise result
-        return result
-
-    def model_info(self) -> dict[str, Any]:
-        """The ``GET /v1/model`` object. Raises ``ModelUnavailable``."""
-        card, _ = self._require_model()
-        raw = card.raw
-        return {"name": card.name, "version": card.version, "sha256": card.sha256,
-                "input": raw.get("input", {}), "output": raw.get("output", {}),
-                "tta_views": list(card.tta_views), "threshold": card.threshold,
-                "uncertain_band": list(card.uncertain_band), "metrics": raw.get("metrics", {}),
-                "execution_provider": self.detector.provider,
-                "max_batch_size": self.config["MAX_BATCH_SIZE"],
-                "max_batch_files": self.config["MAX_BATCH_FILES"]}
+    def _collect(self, item: tuple[str, Any] | Exception, deadline: float) -> Verdict | Exception:
+        if isinstance(item, Exception):
+            return item
+        key, value = item
+        if isinstance(value, float):
+            return Verdict(value, True, key)
+        try:
+            probability = value.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            return InferenceTimeout("no inference result in time")
+        except Exception as exc:  # noqa: BLE001 - the inference failed: reported for this image
+            return exc
+        self.cache.put(key, probability)
+        return Verdict(probability, False, key)
 
     def close(self) -> None:
         """Stop the batcher."""

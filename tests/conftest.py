@@ -83,20 +83,20 @@ def client(app):
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    """Base URL of waitress serving the fixture model in this process on 127.0.0.1 (free port;
-    queue of 16 images, cache off, at most 4 files per batch request)."""
+    """Base URL of waitress, set up as ``shinsaku serve`` does (``backend.http_server``), serving
+    the fixture model in this process on 127.0.0.1 (free port; queue of 16 images, cache off, at
+    most 4 files per batch request)."""
     import threading
 
-    import waitress
     from onnx_fixture import write_model
 
     from backend import create_app
+    from backend.http_server import make_server
 
     card = write_model(tmp_path_factory.mktemp("live-model"))
     app = create_app({"MODEL_PATH": str(card), "LOAD_MODEL_ASYNC": False, "QUEUE_SIZE": 16, "CACHE_SIZE": 0,
                       "MAX_BATCH_FILES": 4})
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8,
-                                    max_request_body_size=app.config["MAX_CONTENT_LENGTH"])
+    server = make_server(app, {**app.config, "PORT": 0})  # shinsaku serve's waitress setup, free port
     app.config["PORT"] = server.effective_port
     threading.Thread(target=server.run, daemon=True).start()
     base_url = f"http://127.0.0.1:{server.effective_port}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import threading
 
 import numpy as np
@@ -13,8 +15,8 @@ from onnx_fixture import fixture_probability
 from backend.model_card import label_for
 from backend.preprocessing import preprocess
 
-RESULT_KEYS = {"label", "probability_ai", "threshold", "model_version", "sha256", "elapsed_ms", "cached",
-               "request_id"}
+RESULT_KEYS = {"label", "probability_ai", "threshold", "model_version", "model_sha256", "image_sha256", "elapsed_ms",
+               "cached", "request_id"}
 
 
 def post_image(client, data: bytes, content_type: str = "image/png", **kwargs):
@@ -49,6 +51,15 @@ def test_classify_labels(client, color, label):
     assert body["probability_ai"] == pytest.approx(expected, abs=1e-4)
     assert body["cached"] is False and body["elapsed_ms"] >= 0
     assert response.headers["X-Request-Id"] == body["request_id"]
+    assert body["image_sha256"] == hashlib.sha256(data).hexdigest()  # the image's, not the model's
+
+
+def test_model_and_image_hashes_are_distinct_fields(client, fixture_model):
+    model_sha = json.loads(fixture_model.read_text())["sha256"]
+    bodies = [post_image(client, solid(color)).json for color in ("white", "black")]
+    assert [b["model_sha256"] for b in bodies] == [model_sha, model_sha]
+    assert bodies[0]["image_sha256"] != bodies[1]["image_sha256"]
+    assert client.get("/v1/health").json["model_sha256"] == model_sha
 
 
 @pytest.mark.parametrize("content_type", ["image/jpeg", "image/webp", "application/octet-stream"])

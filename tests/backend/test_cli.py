@@ -77,7 +77,7 @@ def test_serve_refuses_public_bind_without_token(fixture_model):
     out = subprocess.run([sys.executable, "-m", "backend.cli", "serve", "--host", "0.0.0.0", "--model",
                           str(fixture_model)], cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
                          env={k: v for k, v in __import__("os").environ.items() if k != "SHINSAKU_TOKEN"})
-    assert out.returncode == 2 and "TOKEN" in out.stderr
+    assert out.returncode == 2 and "TOKEN" in one_line(out.stderr)
 
 
 @pytest.mark.e2e
@@ -92,7 +92,7 @@ def test_real_model_end_to_end(live_backend):
         assert response.status_code == 200
         body = response.json()
         assert body["label"] in ("ai", "human", "uncertain") and 0 <= body["probability_ai"] <= 1
-        assert body["sha256"] == card["sha256"]
+        assert body["model_sha256"] == card["sha256"]
 
 
 @pytest.mark.e2e
@@ -116,3 +116,53 @@ def test_real_model_batched_equals_single():
         np.testing.assert_allclose(batched, single, rtol=0, atol=1e-6)
         assert [label_for(float(p), card.threshold, card.uncertain_band) for p in batched] == \
             [label_for(float(p), card.threshold, card.uncertain_band) for p in single]
+
+
+def run_serve(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("SHINSAKU_")}
+    return subprocess.run([sys.executable, "-m", "backend.cli", "serve", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, check=False, env={**child_env, **(env or {})})
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if "shinsaku serve:" in line]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    return lines[0]
+
+
+def test_busy_port_is_one_line_and_its_own_exit_status(fixture_model):
+    import socket
+
+    from backend.cli import EXIT_ADDRESS
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        out = run_serve("--port", str(taken.getsockname()[1]), "--model", str(fixture_model))
+    assert out.returncode == EXIT_ADDRESS
+    assert "already in use" in one_line(out.stderr).lower() and "serving on" not in out.stderr
+
+
+@pytest.mark.parametrize("env, words", [({"SHINSAKU_PORT": "abc"}, "PORT must be an int"),
+                                        ({"SHINSAKU_PORT": "70000"}, "PORT must be between"),
+                                        ({"SHINSAKU_QUEUE_SIZE": "0"}, "QUEUE_SIZE must be positive")])
+def test_bad_configuration_values_are_one_line(fixture_model, env, words):
+    from backend.cli import EXIT_CONFIG
+
+    out = run_serve("--model", str(fixture_model), env=env)
+    assert out.returncode == EXIT_CONFIG and words in one_line(out.stderr)
+
+
+def test_missing_model_is_one_line_and_its_own_exit_status(tmp_path):
+    from backend.cli import EXIT_MODEL
+
+    out = run_serve("--model", str(tmp_path / "nothing.json"))
+    assert out.returncode == EXIT_MODEL and "not found" in one_line(out.stderr)
+
+
+def test_make_serve_takes_a_port():
+    out = subprocess.run(["make", "-n", "serve", "PORT=9123"], cwd=REPO, capture_output=True, text=True, timeout=30,
+                         check=False)
+    assert "shinsaku serve --port 9123" in out.stdout

@@ -46,3 +46,19 @@ def test_config_file_from_environment(tmp_path, monkeypatch):
 def test_invalid(bad):
     with pytest.raises(ConfigError):
         build_config(bad, environ={})
+
+
+@pytest.mark.parametrize("env", [{"SHINSAKU_PORT": "abc"}, {"SHINSAKU_PORT": "0"}, {"SHINSAKU_MAX_WAIT_MS": "soon"},
+                                 {"SHINSAKU_PROVIDER": "tpu"}, {"SHINSAKU_CACHE_SIZE": "1.5"}])
+def test_bad_environment_values_name_the_key(env):
+    key = next(iter(env))[len("SHINSAKU_"):]
+    with pytest.raises(ConfigError, match=key):
+        build_config(environ=env)
+
+
+def test_limits_come_from_one_file():
+    from backend import limits, preprocessing
+
+    assert DEFAULTS["MAX_IMAGE_BYTES"] == limits.LIMITS["max_image_bytes"]
+    assert (preprocessing.MAX_PIXELS, preprocessing.MAX_SIDE) == (limits.MAX_PIXELS, limits.MAX_SIDE)
+    assert "backend/limits.json" in (limits.LIMITS_FILE.parents[1] / "extension/src/utils/bytes.js").read_text()

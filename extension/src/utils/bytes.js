@@ -3,8 +3,10 @@
  * JSON-serialised on Chromium, so bytes travel as base64). Pure, unit-tested.
  */
 
-/** Largest image the extension sends, bytes (the backend refuses more with 413). */
-export const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
+import limits from '../../../backend/limits.json' with { type: 'json' };
+
+/** Largest image the extension sends, bytes (the backend refuses more with 413); backend/limits.json. */
+export const MAX_IMAGE_BYTES = limits.max_image_bytes;
 
 /**
  * @param {ArrayBuffer|Uint8Array} buf
