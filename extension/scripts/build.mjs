@@ -96,6 +96,7 @@ export async function buildBrowser(browser) {
       content: join(root, 'src/content/index.js'),
       'ui/popup/popup': join(root, 'src/ui/popup/popup.js'),
       'ui/options/options': join(root, 'src/ui/options/options.js'),
+      'ui/review/review': join(root, 'src/ui/review/review.js'),
     },
     outdir: out,
     bundle: true,
@@ -105,7 +106,7 @@ export async function buildBrowser(browser) {
     logLevel: 'warning',
     define: { __BROWSER__: JSON.stringify(browser) },
   });
-  for (const page of ['popup', 'options']) {
+  for (const page of ['popup', 'options', 'review']) {
     for (const ext of ['html', 'css']) {
       cpSync(join(root, `src/ui/${page}/${page}.${ext}`), join(out, `ui/${page}/${page}.${ext}`));
     }

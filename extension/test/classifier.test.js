@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createClassifier, MAX_CONCURRENT } from '../src/background/classifier.js';
+import { createHash } from 'node:crypto';
+import { BUSY_RETRY_BUDGET_MS, busyDelayMs, createClassifier, MAX_CONCURRENT } from '../src/background/classifier.js';
 
 const BACKEND = 'http://127.0.0.1:8765';
 const settings = async () => ({ backendUrl: BACKEND, token: 'tok' });
 const json = (status, body, headers = {}) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
-const png = () => new Response(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]), { status: 200, headers: { 'Content-Type': 'image/png' } });
+const PNG_BYTES = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
+const PNG_SHA256 = createHash('sha256').update(PNG_BYTES).digest('hex');
+const png = () => new Response(PNG_BYTES, { status: 200, headers: { 'Content-Type': 'image/png' } });
 
 function fakeFetch(handler) {
   const calls = [];
@@ -29,7 +32,7 @@ test('fetches the image without credentials and posts its bytes to the local bac
   const f = fakeFetch((url) => (url.startsWith(BACKEND) ? json(200, { label: 'ai', probability_ai: 0.93, model_version: 'm1' }) : png()));
   const c = createClassifier({ getSettings: settings, fetchImpl: f.fn });
   const r = await c.classify('https://art.example/a.png');
-  assert.deepEqual(r, { state: 'ai', label: 'ai', probabilityAi: 0.93, modelVersion: 'm1' });
+  assert.deepEqual(r, { state: 'ai', label: 'ai', probabilityAi: 0.93, modelVersion: 'm1', imageSha256: PNG_SHA256 });
   assert.equal(f.calls[0].url, 'https://art.example/a.png');
   assert.equal(f.calls[0].init.credentials, 'omit');
   const post = f.calls[1];
@@ -111,11 +114,45 @@ test('data: bytes from the content script are posted as they are', async () => {
   assert.equal((await f.calls[0].init.body.arrayBuffer()).byteLength, 3);
 });
 
-test('busy backend (503 + Retry-After) is retried', async () => {
+test('busy backend (503 + Retry-After) is retried until it answers, never dropped', async () => {
   let n = 0;
-  const f = fakeFetch(() => (n++ === 0 ? json(503, { error: 'busy', message: 'busy' }, { 'Retry-After': '0' }) : json(200, { label: 'ai', probability_ai: 0.99 })));
-  const c = createClassifier({ getSettings: settings, fetchImpl: f.fn });
+  const slept = [];
+  const f = fakeFetch(() => (n++ < 6 ? json(503, { error: 'busy', message: 'busy' }, n === 1 ? { 'Retry-After': '2' } : {}) : json(200, { label: 'ai', probability_ai: 0.99 })));
+  const c = createClassifier({ getSettings: settings, fetchImpl: f.fn, sleep: async (ms) => { slept.push(ms); } });
   const r = await c.classify('data:x', { bytes: new Uint8Array([1]), type: 'image/png' });
   assert.equal(r.state, 'ai');
-  assert.equal(n, 2);
+  assert.equal(n, 7);
+  assert.deepEqual(slept, [2000, 1000, 2000, 4000, 8000, 10000], 'Retry-After first, then exponential back-off, capped');
+});
+
+test('a backend busy past the whole retry budget gives an error, not a label', async () => {
+  const f = fakeFetch(() => json(503, { error: 'busy', message: 'queue full' }));
+  let waited = 0;
+  const c = createClassifier({ getSettings: settings, fetchImpl: f.fn, sleep: async (ms) => { waited += ms; } });
+  const r = await c.classify('data:x', { bytes: new Uint8Array([1]), type: 'image/png' });
+  assert.equal(r.state, 'error');
+  assert.equal(r.error, 'backend_busy');
+  assert.ok(waited >= BUSY_RETRY_BUDGET_MS);
+  assert.equal(busyDelayMs(0, null), 500);
+  assert.equal(busyDelayMs(3, 'abc'), 4000);
+  assert.equal(busyDelayMs(0, '600'), 10000);
+});
+
+test('image and model hashes: from the backend when sent, else the image hash computed here; thumbnails attached', async () => {
+  const imageSha = 'a'.repeat(64);
+  const modelSha = 'b'.repeat(64);
+  const bodies = [
+    { label: 'ai', probability_ai: 0.9, image_sha256: imageSha, model_sha256: modelSha },
+    { label: 'ai', probability_ai: 0.9, sha256: modelSha }, // a backend from before the split
+  ];
+  let i = 0;
+  const f = fakeFetch((url) => (url.startsWith(BACKEND) ? json(200, bodies[i++]) : png()));
+  const c = createClassifier({ getSettings: settings, fetchImpl: f.fn, thumbnail: async (blob) => `data:thumb;${blob.size}` });
+  const a = await c.classify('https://x/new.png');
+  assert.equal(a.imageSha256, imageSha);
+  assert.equal(a.modelSha256, modelSha);
+  assert.equal(a.thumbnail, `data:thumb;${PNG_BYTES.length}`);
+  const b = await c.classify('https://x/old.png');
+  assert.equal(b.imageSha256, PNG_SHA256, 'computed with crypto.subtle');
+  assert.equal(b.modelSha256, modelSha, "the old `sha256` is the model's");
 });

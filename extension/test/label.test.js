@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { badgeText, labelFromProbability, resultFromResponse, sortMostLikelyAiFirst, summarize } from '../src/utils/label.js';
+import { labelFromProbability, resultFromResponse, sortMostLikelyAiFirst, summarize } from '../src/utils/label.js';
+import { badgeText } from '../src/utils/states.js';
 
 test('labelFromProbability with threshold and uncertain band', () => {
   assert.equal(labelFromProbability(0.9), 'ai');
@@ -24,6 +25,14 @@ test('resultFromResponse: backend label wins; malformed answers and errors are e
   assert.equal(resultFromResponse({ error: 'unsupported_format', message: 'no' }).state, 'error');
   assert.equal(resultFromResponse({ label: 'human' }).state, 'error', 'no probability: error, not human');
   assert.equal(resultFromResponse(null).state, 'error');
+  const sha = (c) => c.repeat(64);
+  const split = resultFromResponse({ label: 'ai', probability_ai: 0.9, image_sha256: sha('A'), model_sha256: sha('b'), sha256: sha('c') });
+  assert.equal(split.imageSha256, sha('a'), 'hashes lower-cased');
+  assert.equal(split.modelSha256, sha('b'));
+  assert.equal(resultFromResponse({ label: 'ai', probability_ai: 0.9, sha256: sha('c') }).modelSha256, sha('c'));
+  assert.equal(resultFromResponse({ label: 'ai', probability_ai: 0.9, image_sha256: 'nope' }).imageSha256, undefined);
+  assert.equal(resultFromResponse({ label: 'ai', probability_ai: 0.9 }).evidence, undefined, 'no evidence invented');
+  assert.deepEqual(resultFromResponse({ label: 'ai', probability_ai: 0.9, evidence: [] }).evidence, []);
   assert.equal(resultFromResponse('oops').state, 'error');
 });
 
@@ -35,6 +44,11 @@ test('badgeText shows label, probability and a text alternative', () => {
   assert.match(badgeText({ state: 'checking' }).alt, /checking/);
   const err = badgeText({ state: 'error', message: 'Backend unreachable' });
   assert.equal(err.text, 'Error');
+  assert.equal(badgeText({ state: 'ai', probabilityAi: 0.9996 }).text, 'AI > 99%', 'never 100%');
+  assert.equal(badgeText({ state: 'human', probabilityAi: 0.0004 }).text, 'Human > 99%');
+  const marked = badgeText({ state: 'ai', probabilityAi: 0.8 }, 'follow_up');
+  assert.match(marked.text, /Follow-up/);
+  assert.match(marked.alt, /moderator: needs follow-up/);
   assert.doesNotMatch(err.text + err.alt, /human|person/i);
   assert.match(err.alt, /Backend unreachable/);
 });

@@ -47,13 +47,14 @@ test('build writes both browsers with every referenced file', async () => {
     const files = [
       ...(m.background.scripts || [m.background.service_worker]),
       m.action.default_popup, m.options_ui.page, 'content.js', 'ui/popup/popup.js', 'ui/options/options.js',
+      'ui/review/review.html', 'ui/review/review.js', 'ui/review/review.css',
       ...Object.values(m.icons),
     ];
     for (const f of files) assert.ok(existsSync(`${out}/${f}`), `${b}: ${f}`);
     const bundle = readFileSync(`${out}/background.js`, 'utf8');
     assert.doesNotMatch(bundle, /^\s*(import|export)\s/m, 'bundles are classic scripts');
     // No third-party endpoints in shipped code: only the local backend.
-    for (const js of ['background.js', 'content.js', 'ui/popup/popup.js', 'ui/options/options.js']) {
+    for (const js of ['background.js', 'content.js', 'ui/popup/popup.js', 'ui/options/options.js', 'ui/review/review.js']) {
       const urls = readFileSync(`${out}/${js}`, 'utf8').match(/https?:\/\/[^\s"'`)]+/g) || [];
       for (const u of urls) assert.match(u, /^http:\/\/(127\.0\.0\.1|localhost)|^https?:\/\/\$\{/, `${js}: ${u}`);
     }

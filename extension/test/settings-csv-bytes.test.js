@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { base64ToBytes, bytesToBase64, uploadContentType } from '../src/utils/bytes.js';
-import { csvField, resultsToCsv } from '../src/utils/csv.js';
+import { csvField, toCsv } from '../src/utils/csv.js';
 import { DEFAULT_SETTINGS, isLocalBackendUrl, normalizeSettings, siteFromInput, sitePattern, siteSchemePatterns } from '../src/utils/settings.js';
 
 test('only loopback backends are accepted', () => {
@@ -37,11 +37,10 @@ test('CSV escapes quotes, commas, newlines and formulas', () => {
   assert.equal(csvField('say "hi"'), '"say ""hi"""');
   assert.equal(csvField('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
   assert.equal(csvField(undefined), '');
-  const csv = resultsToCsv([
-    { url: 'https://a/1.png', state: 'ai', probabilityAi: 0.91234, modelVersion: 'v2' },
-    { url: 'https://a/2.png', state: 'error', error: 'backend_unreachable' },
-  ]);
-  assert.equal(csv, 'url,label,probability_ai,model_version,error\r\nhttps://a/1.png,ai,0.9123,v2,\r\nhttps://a/2.png,error,,,backend_unreachable\r\n');
+  for (const start of ['=', '+', '-', '@']) assert.equal(csvField(`${start}1+2`), `'${start}1+2`, start);
+  assert.equal(csvField('a=b'), 'a=b', 'only a leading sign is dangerous');
+  const csv = toCsv(['url', 'n'], [{ url: 'https://a/1.png', n: 1 }, { url: '@x', n: null }]);
+  assert.equal(csv, "url,n\r\nhttps://a/1.png,1\r\n'@x,\r\n");
 });
 
 test('bytes round-trip through base64; upload content types', () => {

@@ -206,3 +206,16 @@ def browser(chromium_path, extension_build, tmp_path_factory):
             yield context, ext_id
         finally:
             context.close()
+
+
+@pytest.fixture(scope="session")
+def review_site(tmp_path_factory):
+    """The review page's sites (see ``review_site.py``): ``REVIEW_IMAGES`` real images served from
+    ``../shared/data`` and a small drawn gallery for screenshots."""
+    if not (DATA_DIR / "manifest.tsv").exists():
+        pytest.skip(f"no training images at {DATA_DIR.resolve()} (needed to build the review gallery)")
+    from review_site import build_review_site
+
+    site = build_review_site(tmp_path_factory.mktemp("review-site"))
+    yield site
+    site.close()

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from ext_helpers import ARTIFACTS, EXTENSION_ID, Gallery, free_port
+from ext_helpers import (EXTENSION_ID, WAIT_MS, Gallery, backend_label, free_port, screenshot, set_settings,
+                         shown_probability, sw_eval, tab_id)
 
 pytestmark = pytest.mark.e2e
 
-WAIT_MS = 60_000
 # The page's lazy loader has set the src of #lazy1 and the image has loaded.
 LAZY_LOADED_JS = "(() => { const i = document.getElementById('lazy1'); return i && i.currentSrc && i.complete; })()"
 
@@ -34,30 +34,6 @@ COLLECT_JS = """() => {
       alt: b.getAttribute('aria-label'), text: b.textContent, hidden: b.hidden, rect: rect(b)})),
   };
 }"""
-
-
-def sw_eval(context, expression: str, arg=None):
-    """Evaluate in the extension's service worker (fetched anew: MV3 workers come and go)."""
-    workers = [w for w in context.service_workers if EXTENSION_ID in w.url]
-    worker = workers[0] if workers else context.wait_for_event("serviceworker", timeout=30000)
-    return worker.evaluate(expression, arg)
-
-
-def set_settings(context, **values) -> None:
-    """Write settings the way the options page does, then wait for the auto-label registration."""
-    sw_eval(context, """async (v) => { await chrome.storage.local.set(v); await shinsaku.syncAutoLabel(); }""", values)
-
-
-def backend_label(backend: str, data: bytes) -> dict:
-    """What the backend itself answers for these bytes."""
-    resp = requests.post(f"{backend}/v1/classify", data=data,
-                         headers={"Content-Type": "application/octet-stream"}, timeout=120)
-    assert resp.status_code == 200, resp.text
-    return resp.json()
-
-
-def tab_id(context, url: str) -> int:
-    return sw_eval(context, "async (u) => (await chrome.tabs.query({url: u}))[0].id", url)
 
 
 def collect(page) -> dict:
@@ -111,7 +87,7 @@ def assert_badge_matches_backend(state: dict, url: str, gallery: Gallery, backen
     expected = backend_label(backend, gallery.bytes_for(url))
     assert badge["state"] == expected["label"], (url[:80], badge, expected)
     assert float(badge["probability"]) == pytest.approx(expected["probability_ai"], abs=1e-4)
-    assert badge["alt"].startswith("Shinsaku:") and str(round(expected["probability_ai"] * 100)) in badge["alt"]
+    assert badge["alt"].startswith("Shinsaku:") and shown_probability(expected["probability_ai"]) in badge["alt"]
 
 
 def assert_badge_on_image(state: dict, image_id: str) -> None:
@@ -121,13 +97,6 @@ def assert_badge_on_image(state: dict, image_id: str) -> None:
     assert not badge["hidden"]
     r, b = img["rect"], badge["rect"]
     assert r["x"] <= b["x"] <= r["x"] + r["w"] and r["y"] <= b["y"] <= r["y"] + r["h"], (img, badge)
-
-
-def screenshot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=False)
-    print(f"screenshot: {path}")
 
 
 def test_extension_id_is_fixed_by_key(browser):
@@ -205,7 +174,8 @@ def test_popup_scan_reports_counts(browser, gallery, live_backend):
         with popup.expect_download() as dl:
             popup.click("#export")
         csv_text = Path(dl.value.path()).read_text(encoding="utf-8")
-        assert csv_text.splitlines()[0] == "url,label,probability_ai,model_version,error"
+        header = csv_text.splitlines()[0].split(",")
+        assert header[:4] == ["page_url", "image_url", "image_sha256", "label"] and "probability_ai" in header
         assert len(csv_text.strip().splitlines()) == len(answers) + 1
     finally:
         popup.close()

@@ -1,11 +1,16 @@
 /**
  * Talking to the local backend: fetch image bytes (credentials omitted), POST them to
- * /v1/classify with a bounded queue, cache by URL, back off while the backend is down.
+ * /v1/classify with a bounded queue, cache by URL, back off while the backend is down, wait and
+ * retry while it answers busy (503). Each result also gets the image's sha256 (the backend's
+ * `image_sha256`, else computed here) and a thumbnail made from the same bytes.
  */
 import { createBackoff, createTtlCache } from '../utils/cache.js';
 import { MAX_IMAGE_BYTES, uploadContentType } from '../utils/bytes.js';
+import { sha256Hex } from '../utils/hash.js';
 import { resultFromResponse } from '../utils/label.js';
 import { createQueue } from '../utils/queue.js';
+import { STATE } from '../utils/states.js';
+import { makeThumbnail } from './thumbnail.js';
 
 /** Most simultaneous requests to the backend. */
 export const MAX_CONCURRENT = 3;
@@ -13,13 +18,31 @@ export const MAX_CONCURRENT = 3;
 export const RESULT_TTL_MS = 30 * 60 * 1000;
 /** Time limit for one backend request, ms. */
 export const REQUEST_TIMEOUT_MS = 60 * 1000;
+/** How long an image may wait in total for a busy backend (503) before it is reported as an error, ms. */
+export const BUSY_RETRY_BUDGET_MS = 5 * 60 * 1000;
 
-const errorResult = (error, message) => ({ state: 'error', error, message });
+const errorResult = (error, message) => ({ state: STATE.ERROR, error, message });
+const realSleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * @param {{getSettings: () => Promise<{backendUrl: string, token: string}>, fetchImpl?: typeof fetch}} deps
+ * Delay before the next try after a busy answer: the backend's `Retry-After` when given, else
+ * exponential from 0.5 s; at most 10 s.
+ * @param {number} attempt 0 for the first retry
+ * @param {string|null} retryAfter the header's value (seconds)
+ * @returns {number} ms
  */
-export function createClassifier({ getSettings, fetchImpl = (...a) => fetch(...a) }) {
+export function busyDelayMs(attempt, retryAfter) {
+  const ra = Number(retryAfter);
+  const ms = retryAfter !== null && Number.isFinite(ra) && ra >= 0 ? ra * 1000 : 500 * 2 ** attempt;
+  return Math.min(10000, Math.max(100, ms));
+}
+
+/**
+ * @param {{getSettings: () => Promise<{backendUrl: string, token: string}>, fetchImpl?: typeof fetch,
+ *   sleep?: (ms: number) => Promise<void>, thumbnail?: (blob: Blob) => Promise<string|undefined>}} deps
+ *   sleep and thumbnail are injectable for tests
+ */
+export function createClassifier({ getSettings, fetchImpl = (...a) => fetch(...a), sleep = realSleep, thumbnail = makeThumbnail }) {
   const queue = createQueue({ concurrency: MAX_CONCURRENT });
   const cache = createTtlCache({ ttlMs: RESULT_TTL_MS, maxEntries: 2000 });
   const backoff = createBackoff({ baseMs: 1000, maxMs: 30000 });
@@ -48,11 +71,12 @@ export function createClassifier({ getSettings, fetchImpl = (...a) => fetch(...a
     return { blob };
   }
 
-  /** POST bytes to the backend; returns a result record. */
+  /** POST bytes to the backend; returns a result record. Busy answers are retried, never dropped. */
   async function postBytes(blob, type) {
     if (blob.size === 0) return errorResult('unsupported_image', 'Empty image');
     if (blob.size > MAX_IMAGE_BYTES) return errorResult('unsupported_image', 'Image too large');
     const { backendUrl, token } = await getSettings();
+    let waited = 0;
     for (let attempt = 0; ; attempt++) {
       if (backoff.isBackingOff()) {
         return errorResult('backend_unreachable', `Backend unreachable at ${backendUrl}; retrying in ${Math.ceil(backoff.remainingMs() / 1000)} s`);
@@ -76,18 +100,32 @@ export function createClassifier({ getSettings, fetchImpl = (...a) => fetch(...a
         backoff.succeed();
         return resultFromResponse(body);
       }
-      if (resp.status === 503 && attempt < 2) {
-        const ra = Number(resp.headers.get('Retry-After'));
-        await new Promise((r) => setTimeout(r, Math.min(5000, Number.isFinite(ra) && ra > 0 ? ra * 1000 : 1000)));
+      if (resp.status === 503 && waited < BUSY_RETRY_BUDGET_MS) {
+        const delay = busyDelayMs(attempt, resp.headers.get('Retry-After'));
+        waited += delay;
+        await sleep(delay);
         continue;
       }
       const code = body && body.error ? String(body.error) : `http_${resp.status}`;
       const message = body && body.message ? String(body.message) : `Backend answered HTTP ${resp.status}`;
       if ([413, 415, 422].includes(resp.status)) return errorResult('unsupported_image', message);
       if (resp.status === 401 || resp.status === 403) return errorResult('unauthorized', message);
+      if (resp.status === 503) return errorResult('backend_busy', `${message} (still busy after ${Math.round(waited / 1000)} s)`);
       if (resp.status >= 500) backoff.fail();
       return errorResult(code, message);
     }
+  }
+
+  /** Classify bytes; the result carries the image's sha256 and, when it decodes here, a thumbnail. */
+  async function classifyBlob(blob, type) {
+    const [result, sha, thumb] = await Promise.all([
+      postBytes(blob, type),
+      sha256Hex(blob).catch(() => undefined),
+      blob.size > 0 && blob.size <= MAX_IMAGE_BYTES ? thumbnail(blob).catch(() => undefined) : undefined,
+    ]);
+    if (!result.imageSha256 && sha) result.imageSha256 = sha;
+    if (thumb) result.thumbnail = thumb;
+    return result;
   }
 
   /**
@@ -95,7 +133,8 @@ export function createClassifier({ getSettings, fetchImpl = (...a) => fetch(...a
    * content script. Results (not errors) are cached by URL.
    * @param {string} url
    * @param {{bytes?: Uint8Array, type?: string}} [opts]
-   * @returns {Promise<{state: string, label?: string, probabilityAi?: number, modelVersion?: string, error?: string, message?: string, cached?: boolean}>}
+   * @returns {Promise<{state: string, label?: string, probabilityAi?: number, modelVersion?: string,
+   *   imageSha256?: string, modelSha256?: string, thumbnail?: string, error?: string, message?: string, cached?: boolean}>}
    */
   function classify(url, { bytes, type } = {}) {
     const hit = cache.get(url);
@@ -111,10 +150,10 @@ export function createClassifier({ getSettings, fetchImpl = (...a) => fetch(...a
           if (got.error) return got.error;
           blob = got.blob;
         }
-        return postBytes(blob, type);
+        return classifyBlob(blob, type);
       })
       .then((r) => {
-        if (r.state !== 'error') cache.set(url, r);
+        if (r.state !== STATE.ERROR) cache.set(url, r);
         return r;
       })
       .catch((e) => errorResult('internal', String(e && e.message ? e.message : e)))
@@ -146,6 +185,10 @@ export function createClassifier({ getSettings, fetchImpl = (...a) => fetch(...a
   return {
     classify,
     status,
+    /** The cached result for a URL, without classifying (undefined when none). @param {string} url */
+    peek(url) {
+      return cache.get(url);
+    },
     /** Forget cached results and back-off state (after settings change). */
     reset() {
       cache.clear();

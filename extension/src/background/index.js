@@ -8,8 +8,11 @@
 import { ext } from '../utils/api.js';
 import { base64ToBytes } from '../utils/bytes.js';
 import { summarize } from '../utils/label.js';
+import { MSG } from '../utils/messages.js';
 import { DEFAULT_SETTINGS, normalizeSettings, siteSchemePatterns } from '../utils/settings.js';
+import { STATE } from '../utils/states.js';
 import { createClassifier } from './classifier.js';
+import { recordedResult, recordResult, resetTally, tallyFor } from './tallies.js';
 
 const MENU_ID = 'shinsaku-check-image';
 const SCRIPT_ID = 'shinsaku-autolabel';
@@ -20,31 +23,6 @@ export async function getSettings() {
 }
 
 const classifier = createClassifier({ getSettings });
-
-/* ---------- per-tab tally ---------- */
-/** tabId -> Map(url -> result) */
-const tallies = new Map();
-
-function recordResult(tabId, url, result) {
-  if (tabId === undefined || tabId < 0) return;
-  if (!tallies.has(tabId)) tallies.set(tabId, new Map());
-  tallies.get(tabId).set(url, { url, ...result });
-  updateActionBadge(tabId);
-}
-
-function tallyFor(tabId) {
-  const results = [...(tallies.get(tabId)?.values() || [])];
-  return { counts: summarize(results), results };
-}
-
-function updateActionBadge(tabId) {
-  const { counts } = tallyFor(tabId);
-  const text = counts.ai ? String(counts.ai) : '';
-  ext.action.setBadgeText({ tabId, text }).catch(() => {});
-  ext.action.setBadgeBackgroundColor({ tabId, color: '#c62828' }).catch(() => {});
-}
-
-ext.tabs.onRemoved.addListener((tabId) => tallies.delete(tabId));
 
 /* ---------- auto-label registration ---------- */
 
@@ -117,7 +95,7 @@ export async function handleMenuClick(info, tab) {
   if (info.menuItemId !== MENU_ID || !tab || !info.srcUrl) return null;
   const frameId = info.frameId || 0;
   await injectContent(tab.id, frameId);
-  return ext.tabs.sendMessage(tab.id, { type: 'checkImage', srcUrl: info.srcUrl }, { frameId });
+  return ext.tabs.sendMessage(tab.id, { type: MSG.CHECK_IMAGE, srcUrl: info.srcUrl }, { frameId });
 }
 /**
  * Ask for read access to the clicked image's host, while the menu click's user gesture lasts
@@ -144,16 +122,33 @@ ext.contextMenus.onClicked.addListener((info, tab) => {
 });
 
 /**
- * Scan a whole page (popup's "Scan this page"): badge every qualifying image and return
- * the results.
+ * Scan a whole page (popup's "Scan this page", the review page): badge every qualifying image
+ * and return the results, with the thumbnails made when they were classified.
  * @param {number} tabId
- * @returns {Promise<{counts: object, results: object[]}>}
+ * @returns {Promise<{counts: object, results: object[], pageUrl: string, title: string}>}
  */
 export async function scanTab(tabId) {
   await injectContent(tabId);
-  const reply = await ext.tabs.sendMessage(tabId, { type: 'scan' }, { frameId: 0 });
-  const results = (reply && reply.results) || [];
-  return { counts: summarize(results), results };
+  const reply = await ext.tabs.sendMessage(tabId, { type: MSG.SCAN }, { frameId: 0 });
+  const results = ((reply && reply.results) || []).map((r) => {
+    const thumbnail = recordedResult(tabId, r.url)?.thumbnail ?? classifier.peek(r.url)?.thumbnail;
+    return thumbnail ? { ...r, thumbnail } : r;
+  });
+  return { counts: summarize(results), results, pageUrl: reply?.pageUrl || '', title: reply?.title || '' };
+}
+
+/**
+ * Bring a tab to the front, scroll its page to an image and flash the image's outline.
+ * @param {number} tabId
+ * @param {string} url the image URL, as in the results
+ * @returns {Promise<{found: boolean}>}
+ */
+export async function locateImage(tabId, url) {
+  const tab = await ext.tabs.update(tabId, { active: true });
+  if (tab?.windowId !== undefined) await ext.windows.update(tab.windowId, { focused: true }).catch(() => {});
+  await injectContent(tabId);
+  const reply = await ext.tabs.sendMessage(tabId, { type: MSG.LOCATE, url }, { frameId: 0 });
+  return { found: Boolean(reply && reply.found) };
 }
 
 /* ---------- messages ---------- */
@@ -161,7 +156,7 @@ export async function scanTab(tabId) {
 async function onMessage(msg, sender) {
   const tabId = sender.tab?.id;
   switch (msg?.type) {
-    case 'hello': {
+    case MSG.HELLO: {
       const settings = await getSettings();
       let page = null;
       try {
@@ -172,24 +167,24 @@ async function onMessage(msg, sender) {
       const auto = Boolean(page) && settings.sites.includes(page.hostname) &&
         /^https?:$/.test(page.protocol) &&
         (await ext.permissions.contains({ origins: [`${page.protocol}//${page.hostname}/*`] }));
-      if (tabId !== undefined && (sender.frameId || 0) === 0) {
-        tallies.delete(tabId);
-        updateActionBadge(tabId);
-      }
+      if (tabId !== undefined && (sender.frameId || 0) === 0) resetTally(tabId);
       return { auto, settings };
     }
-    case 'classify': {
+    case MSG.CLASSIFY: {
       const opts = msg.bytesB64 ? { bytes: base64ToBytes(msg.bytesB64), type: msg.mime } : {};
       const result = await classifier.classify(msg.url, opts);
       recordResult(tabId, msg.url, result);
-      return result;
+      const { thumbnail, ...forPage } = result; // the page has the image itself
+      return forPage;
     }
-    case 'status':
+    case MSG.STATUS:
       return classifier.status();
-    case 'tally':
+    case MSG.TALLY:
       return tallyFor(msg.tabId);
-    case 'scan':
+    case MSG.SCAN:
       return scanTab(msg.tabId);
+    case MSG.LOCATE:
+      return locateImage(msg.tabId, msg.url);
     default:
       return undefined;
   }
@@ -197,7 +192,7 @@ async function onMessage(msg, sender) {
 
 ext.runtime.onMessage.addListener((msg, sender, sendResponse) => {
   if (sender.id !== ext.runtime.id) return false;
-  onMessage(msg, sender).then(sendResponse, (e) => sendResponse({ state: 'error', error: 'internal', message: String(e?.message || e) }));
+  onMessage(msg, sender).then(sendResponse, (e) => sendResponse({ state: STATE.ERROR, error: 'internal', message: String(e?.message || e) }));
   return true;
 });
 
@@ -210,4 +205,4 @@ ext.storage.onChanged.addListener((changes, area) => {
 ext.permissions.onRemoved?.addListener(() => syncAutoLabel().catch(() => {}));
 
 // Test and debugging hooks (same code paths as the UI).
-globalThis.shinsaku = { handleMenuClick, scanTab, syncAutoLabel, getSettings, classifier, tallyFor, MENU_ID };
+globalThis.shinsaku = { handleMenuClick, scanTab, locateImage, syncAutoLabel, getSettings, classifier, tallyFor, MENU_ID, MSG };

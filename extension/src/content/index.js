@@ -6,9 +6,12 @@
  */
 import { ext } from '../utils/api.js';
 import { bytesToBase64, MAX_IMAGE_BYTES } from '../utils/bytes.js';
+import { MSG } from '../utils/messages.js';
 import { DEFAULT_SETTINGS, normalizeSettings } from '../utils/settings.js';
 import { qualifies, isHiddenStyle } from '../utils/size.js';
 import { chooseImageUrl, urlFetchMode } from '../utils/srcset.js';
+import { STATE } from '../utils/states.js';
+import { watchDecisions } from './decisions.js';
 import { Overlay } from './overlay.js';
 
 /** Debounce for rescans after DOM changes, ms. */
@@ -36,6 +39,7 @@ function main() {
   let mo = null;
   let rescanTimer = 0;
   let tickTimer = 0;
+  const decisions = watchDecisions(() => refreshBadges());
 
   /* ---------- discovery ---------- */
 
@@ -98,13 +102,13 @@ function main() {
 
   async function requestClassification(url) {
     const mode = urlFetchMode(url);
-    if (mode === 'unsupported') return { state: 'error', error: 'unsupported_image', message: 'Unsupported image URL' };
-    const msg = { type: 'classify', url };
+    if (mode === 'unsupported') return { state: STATE.ERROR, error: 'unsupported_image', message: 'Unsupported image URL' };
+    const msg = { type: MSG.CLASSIFY, url };
     if (mode === 'page') {
       try {
         Object.assign(msg, await readPageBytes(url));
       } catch (e) {
-        return { state: 'error', error: 'image_unreadable', message: String(e.message || e) };
+        return { state: STATE.ERROR, error: 'image_unreadable', message: String(e.message || e) };
       }
     }
     let result = await sendClassify(msg);
@@ -123,15 +127,27 @@ function main() {
   async function sendClassify(msg) {
     try {
       const r = await ext.runtime.sendMessage(msg);
-      return r && r.state ? r : { state: 'error', error: 'internal', message: 'No answer from the extension' };
+      return r && r.state ? r : { state: STATE.ERROR, error: 'internal', message: 'No answer from the extension' };
     } catch (e) {
-      return { state: 'error', error: 'internal', message: String(e.message || e) };
+      return { state: STATE.ERROR, error: 'internal', message: String(e.message || e) };
     }
   }
 
   function show(img, url, result) {
-    if (result.state === 'human' && !settings.showHuman) overlay.remove(img);
-    else overlay.set(img, result, url);
+    if (result.state === STATE.HUMAN && !settings.showHuman) overlay.remove(img);
+    else overlay.set(img, result, url, decisions.decisionFor(url));
+  }
+
+  /** Re-apply the size filter (auto mode), human-badge visibility and decisions to every badge. */
+  function refreshBadges() {
+    for (const img of findImages()) {
+      const rec = records.get(img);
+      if (!rec) continue;
+      if (auto && !describe(img).ok) {
+        overlay.remove(img);
+        records.delete(img);
+      } else if (rec.result.state !== STATE.CHECKING) show(img, rec.url, rec.result);
+    }
   }
 
   /**
@@ -141,10 +157,10 @@ function main() {
   function classifyImage(img, url, { force = false } = {}) {
     const rec = records.get(img);
     if (!force && rec && rec.url === url) {
-      const retry = rec.result.state === 'error' && Date.now() - rec.at > ERROR_RETRY_MS;
+      const retry = rec.result.state === STATE.ERROR && Date.now() - rec.at > ERROR_RETRY_MS;
       if (!retry) return rec.promise || Promise.resolve({ url, ...rec.result });
     }
-    const entry = { url, result: { state: 'checking' }, at: Date.now() };
+    const entry = { url, result: { state: STATE.CHECKING }, at: Date.now() };
     records.set(img, entry);
     show(img, url, entry.result);
     entry.promise = requestClassification(url).then((result) => {
@@ -260,6 +276,7 @@ function main() {
 
   async function scanPage() {
     startPlacement();
+    decisions.reload().catch(() => {});
     const jobs = [];
     for (const img of findImages()) {
       const d = describe(img);
@@ -268,17 +285,33 @@ function main() {
     const results = await Promise.all(jobs);
     const byUrl = new Map();
     for (const r of results) if (!byUrl.has(r.url)) byUrl.set(r.url, r);
-    return { results: [...byUrl.values()] };
+    return { results: [...byUrl.values()], pageUrl: location.href, title: document.title };
+  }
+
+  /** Scroll to the (first) image showing `url` and flash its outline. */
+  function locate(url) {
+    const img = findImages().find((i) => records.get(i)?.url === url) ||
+      findImages().find((i) => sameUrl(imageUrl(i) || '', url));
+    if (!img) return { found: false };
+    img.scrollIntoView({ block: 'center', inline: 'center', behavior: 'instant' });
+    overlay.inView.delete(img);
+    overlay.flash(img, url);
+    overlay.schedule();
+    return { found: true };
   }
 
   ext.runtime.onMessage.addListener((msg, _sender, sendResponse) => {
-    if (msg?.type === 'checkImage') {
+    if (msg?.type === MSG.CHECK_IMAGE) {
       checkImage(msg.srcUrl).then(sendResponse);
       return true;
     }
-    if (msg?.type === 'scan') {
+    if (msg?.type === MSG.SCAN) {
       scanPage().then(sendResponse);
       return true;
+    }
+    if (msg?.type === MSG.LOCATE) {
+      sendResponse(locate(msg.url));
+      return false;
     }
     return false;
   });
@@ -286,7 +319,7 @@ function main() {
   /* ---------- settings ---------- */
 
   async function hello() {
-    const reply = await ext.runtime.sendMessage({ type: 'hello' });
+    const reply = await ext.runtime.sendMessage({ type: MSG.HELLO });
     if (!reply) return;
     settings = normalizeSettings(reply.settings);
     overlay.setPosition(settings.badgePosition);
@@ -301,20 +334,10 @@ function main() {
   }
 
   ext.storage.onChanged.addListener((changes, area) => {
-    if (area !== 'local') return;
+    // Settings only: decisions are followed by watchDecisions (a hello would reset the tally).
+    if (area !== 'local' || !Object.keys(changes).some((k) => k in DEFAULT_SETTINGS)) return;
     hello().then(() => {
-      if (changes.showHuman || changes.minSize) {
-        // Re-apply visibility of human badges and the size filter.
-        for (const img of findImages()) {
-          const rec = records.get(img);
-          if (!rec) continue;
-          const d = describe(img);
-          if (!d.ok && auto) {
-            overlay.remove(img);
-            records.delete(img);
-          } else if (rec.result.state !== 'checking') show(img, rec.url, rec.result);
-        }
-      }
+      if (changes.showHuman || changes.minSize) refreshBadges();
     });
   });
 

@@ -3,7 +3,10 @@
  * page's styles can't reach the badges and the badges don't take part in the page layout.
  * Badges are absolutely positioned over their images and follow them on scroll/resize.
  */
-import { badgeText } from '../utils/label.js';
+import { badgeText, stateCss } from '../utils/states.js';
+
+/** How long "Locate" flashes an image's outline, ms. */
+export const FLASH_MS = 2400;
 
 const CSS = `
 :host { all: initial; }
@@ -13,16 +16,19 @@ const CSS = `
   letter-spacing: 0; color: #fff; background: #455a64; white-space: nowrap; pointer-events: none;
   box-shadow: 0 1px 3px rgba(0,0,0,.45); border: 1px solid rgba(255,255,255,.7); opacity: .95;
 }
-.badge[data-state="human"] { background: #2e7d32; }
-.badge[data-state="ai"] { background: #c62828; }
-.badge[data-state="uncertain"] { background: #f9a825; color: #1a1a1a; }
-.badge[data-state="checking"] { background: #546e7a; }
-.badge[data-state="error"] { background: #4a148c; }
-.badge[data-state="error"]::before { content: "⚠ "; }
+${stateCss('.badge')}
+.badge[data-decision] { border: 2px solid #fff; outline: 2px solid #1a1a1a; }
 .badge.right { transform: translateX(-100%); }
 .badge.bottom { transform: translateY(-100%); }
 .badge.right.bottom { transform: translate(-100%, -100%); }
 .badge[hidden] { display: none; }
+.flash {
+  position: absolute; box-sizing: border-box; pointer-events: none; border-radius: 4px;
+  outline: 4px solid #ffeb3b; box-shadow: 0 0 0 8px rgba(26,26,26,.55);
+  animation: shinsaku-flash ${FLASH_MS / 3}ms ease-in-out 3;
+}
+@keyframes shinsaku-flash { 50% { outline-color: #c62828; box-shadow: 0 0 0 2px rgba(26,26,26,.2); } }
+@media (prefers-reduced-motion: reduce) { .flash { animation: none; } }
 `;
 
 const INSET_PX = 4;
@@ -31,6 +37,8 @@ export class Overlay {
   constructor() {
     /** @type {Map<Element, HTMLElement>} image -> badge */
     this.badges = new Map();
+    /** @type {Map<Element, HTMLElement>} image -> its "Locate" flash */
+    this.flashes = new Map();
     /** @type {WeakMap<Element, boolean>} image -> last known intersection with the viewport */
     this.inView = new WeakMap();
     this.position = 'top-left';
@@ -62,8 +70,9 @@ export class Overlay {
    * @param {Element} img
    * @param {{state: string, probabilityAi?: number, message?: string, error?: string}} result
    * @param {string} url image URL the result belongs to
+   * @param {string} [decision] the moderator's decision on it (see decisions.js)
    */
-  set(img, result, url) {
+  set(img, result, url, decision) {
     this.ensureHost();
     let b = this.badges.get(img);
     if (!b) {
@@ -73,7 +82,7 @@ export class Overlay {
       this.root.appendChild(b);
       this.badges.set(img, b);
     }
-    const { text, alt } = badgeText(result);
+    const { text, alt } = badgeText(result, decision);
     b.textContent = text;
     b.setAttribute('aria-label', alt);
     b.title = alt;
@@ -83,7 +92,39 @@ export class Overlay {
     else delete b.dataset.probability;
     if (result.error) b.dataset.error = result.error;
     else delete b.dataset.error;
+    if (decision) b.dataset.decision = decision;
+    else delete b.dataset.decision;
     this.place(img, b);
+  }
+
+  /**
+   * Flash an image's outline for {@link FLASH_MS} ("Locate" on the review page).
+   * @param {Element} img
+   * @param {string} url the image URL, kept on the flash element
+   */
+  flash(img, url) {
+    this.ensureHost();
+    this.flashes.get(img)?.remove();
+    const f = document.createElement('div');
+    f.className = 'flash';
+    f.dataset.url = url;
+    this.root.appendChild(f);
+    this.flashes.set(img, f);
+    this.placeFlash(img, f);
+    setTimeout(() => {
+      f.remove();
+      if (this.flashes.get(img) === f) this.flashes.delete(img);
+    }, FLASH_MS);
+  }
+
+  /** Put a flash over its image. @param {Element} img @param {HTMLElement} f */
+  placeFlash(img, f) {
+    const r = img.getBoundingClientRect();
+    const h = this.host.getBoundingClientRect();
+    Object.assign(f.style, {
+      left: `${Math.round(r.left - h.left)}px`, top: `${Math.round(r.top - h.top)}px`,
+      width: `${Math.round(r.width)}px`, height: `${Math.round(r.height)}px`,
+    });
   }
 
   /** Remove an image's badge. @param {Element} img */
@@ -114,6 +155,7 @@ export class Overlay {
   }
 
   placeAll() {
+    for (const [img, f] of this.flashes) this.placeFlash(img, f);
     if (!this.badges.size) return;
     this.ensureHost();
     for (const [img, b] of this.badges) {

@@ -1,9 +1,10 @@
 /**
- * CSV export of scan results. Pure, unit-tested.
+ * CSV text (RFC 4180) safe to open in a spreadsheet. Pure, unit-tested.
  */
 
 /**
- * Quote one CSV field (RFC 4180); also neutralises spreadsheet formulas.
+ * Quote one CSV field; a cell starting with = + - @ (or a tab or carriage return) is prefixed
+ * with ' so that spreadsheets don't run it as a formula.
  * @param {unknown} v
  * @returns {string}
  */
@@ -14,19 +15,13 @@ export function csvField(v) {
 }
 
 /**
- * Results to CSV text, with a header row.
- * @param {{url: string, state: string, probabilityAi?: number, modelVersion?: string, error?: string}[]} rows
+ * Rows to CSV text with a header row.
+ * @param {readonly string[]} columns header, and the keys read from each row
+ * @param {Record<string, unknown>[]} rows
  * @returns {string}
  */
-export function resultsToCsv(rows) {
-  const header = ['url', 'label', 'probability_ai', 'model_version', 'error'];
-  const lines = [header.join(',')];
-  for (const r of rows) {
-    lines.push(
-      [r.url, r.state, typeof r.probabilityAi === 'number' ? r.probabilityAi.toFixed(4) : '', r.modelVersion || '', r.error || '']
-        .map(csvField)
-        .join(','),
-    );
-  }
+export function toCsv(columns, rows) {
+  const lines = [columns.map(csvField).join(',')];
+  for (const row of rows) lines.push(columns.map((c) => csvField(row[c])).join(','));
   return `${lines.join('\r\n')}\r\n`;
 }

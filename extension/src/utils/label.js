@@ -1,10 +1,12 @@
 /**
- * Labels, badge texts and summaries. Pure, unit-tested.
+ * Labels from probabilities, backend answers as result records, summaries. Pure, unit-tested.
+ * (States, their texts and colours: states.js.)
  */
+import { LABELS, STATE } from './states.js';
 
-/** @typedef {'human'|'ai'|'uncertain'|'checking'|'error'} BadgeState */
+/** @typedef {import('./states.js').BadgeState} BadgeState */
 
-export const LABELS = Object.freeze(['human', 'ai', 'uncertain']);
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /**
  * Label from P(AI): "ai" at or above threshold + band, "human" below threshold - band,
@@ -16,52 +18,41 @@ export const LABELS = Object.freeze(['human', 'ai', 'uncertain']);
  */
 export function labelFromProbability(probabilityAi, threshold = 0.5, uncertainBand = 0) {
   if (typeof probabilityAi !== 'number' || !Number.isFinite(probabilityAi) || probabilityAi < 0 || probabilityAi > 1) {
-    return 'uncertain';
+    return STATE.UNCERTAIN;
   }
   const band = Math.max(0, Number(uncertainBand) || 0);
-  if (probabilityAi >= threshold + band) return 'ai';
-  if (probabilityAi < threshold - band) return 'human';
-  return 'uncertain';
+  if (probabilityAi >= threshold + band) return STATE.AI;
+  if (probabilityAi < threshold - band) return STATE.HUMAN;
+  return STATE.UNCERTAIN;
 }
 
 /**
  * Normalise a backend `/v1/classify` answer (or an error) into a result record.
  * The backend's label wins when valid; otherwise it is derived from the probability.
  * Anything malformed becomes an error, never "human".
+ * Hashes: `image_sha256` (the bytes received) and `model_sha256`; from a backend older than that
+ * split, whose one `sha256` field is the model's, `sha256` is taken as the model's hash.
+ * `evidence` is kept only when the backend sends it (see evidence.js).
  * @param {object} body parsed JSON body
  * @returns {{state: BadgeState, label?: string, probabilityAi?: number, modelVersion?: string,
- *   error?: string, message?: string}}
+ *   imageSha256?: string, modelSha256?: string, evidence?: object[], error?: string, message?: string}}
  */
 export function resultFromResponse(body) {
-  if (!body || typeof body !== 'object') return { state: 'error', error: 'bad_response', message: 'Empty answer' };
-  if (body.error) return { state: 'error', error: String(body.error), message: String(body.message || body.error) };
+  if (!body || typeof body !== 'object') return { state: STATE.ERROR, error: 'bad_response', message: 'Empty answer' };
+  if (body.error) return { state: STATE.ERROR, error: String(body.error), message: String(body.message || body.error) };
   const p = body.probability_ai;
   if (typeof p !== 'number' || !Number.isFinite(p) || p < 0 || p > 1) {
-    return { state: 'error', error: 'bad_response', message: 'No probability in answer' };
+    return { state: STATE.ERROR, error: 'bad_response', message: 'No probability in answer' };
   }
   const label = LABELS.includes(body.label) ? body.label : labelFromProbability(p, body.threshold ?? 0.5, 0);
-  return { state: label, label, probabilityAi: p, modelVersion: body.model_version ? String(body.model_version) : undefined };
-}
-
-/**
- * Short visible text and full text alternative for a badge.
- * @param {{state: BadgeState, probabilityAi?: number, message?: string}} r
- * @returns {{text: string, alt: string}}
- */
-export function badgeText(r) {
-  const pct = (v) => `${Math.round(v * 100)}%`;
-  switch (r.state) {
-    case 'ai':
-      return { text: `AI ${pct(r.probabilityAi)}`, alt: `Shinsaku: likely AI-generated (probability AI ${pct(r.probabilityAi)})` };
-    case 'human':
-      return { text: `Human ${pct(1 - r.probabilityAi)}`, alt: `Shinsaku: likely drawn by a person (probability AI ${pct(r.probabilityAi)})` };
-    case 'uncertain':
-      return { text: `Unsure ${pct(r.probabilityAi)} AI`, alt: `Shinsaku: uncertain (probability AI ${pct(r.probabilityAi)})` };
-    case 'checking':
-      return { text: 'Checking…', alt: 'Shinsaku: checking this image' };
-    default:
-      return { text: 'Error', alt: `Shinsaku: could not check this image (${r.message || r.error || 'unknown error'})` };
-  }
+  const r = { state: label, label, probabilityAi: p, modelVersion: body.model_version ? String(body.model_version) : undefined };
+  const hash = (v) => (typeof v === 'string' && SHA256_HEX.test(v.toLowerCase()) ? v.toLowerCase() : undefined);
+  const imageSha256 = hash(body.image_sha256);
+  const modelSha256 = hash(body.model_sha256) ?? (body.image_sha256 === undefined ? hash(body.sha256) : undefined);
+  if (imageSha256) r.imageSha256 = imageSha256;
+  if (modelSha256) r.modelSha256 = modelSha256;
+  if (Array.isArray(body.evidence)) r.evidence = body.evidence;
+  return r;
 }
 
 /**

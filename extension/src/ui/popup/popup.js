@@ -1,15 +1,20 @@
 /**
  * Popup: backend status, the current site's auto-label switch, "Scan this page" with a
- * summary and a most-likely-AI-first list, CSV export.
- * `popup.html?tabId=N` targets tab N instead of the active tab (used by the tests).
+ * summary and a most-likely-AI-first list, CSV export, and "Review this page" (opens the review
+ * page for the tab). `popup.html?tabId=N` targets tab N instead of the active tab (used by the tests).
  */
 import { ext } from '../../utils/api.js';
-import { resultsToCsv } from '../../utils/csv.js';
+import { exportCsv as toExportCsv } from '../../utils/export.js';
+import { formatProbability } from '../../utils/format.js';
 import { sortMostLikelyAiFirst } from '../../utils/label.js';
+import { MSG } from '../../utils/messages.js';
 import { normalizeSettings, sitePattern } from '../../utils/settings.js';
+import { STATE_NAME, stateCss } from '../../utils/states.js';
+import { download } from '../download.js';
 
 const $ = (id) => document.getElementById(id);
 let lastResults = [];
+let lastPageUrl = '';
 
 async function targetTab() {
   const q = new URLSearchParams(location.search).get('tabId');
@@ -20,7 +25,7 @@ async function targetTab() {
 
 async function showStatus() {
   const el = $('backend');
-  const s = await ext.runtime.sendMessage({ type: 'status' });
+  const s = await ext.runtime.sendMessage({ type: MSG.STATUS });
   el.dataset.ok = String(Boolean(s && s.ok));
   if (s && s.ok) {
     const m = s.model || {};
@@ -79,7 +84,9 @@ function render(counts, results) {
     li.dataset.url = r.url;
     const lbl = document.createElement('span');
     lbl.className = 'lbl';
-    lbl.textContent = typeof r.probabilityAi === 'number' ? `${r.state} ${(r.probabilityAi * 100).toFixed(0)}%` : r.state;
+    lbl.dataset.state = r.state;
+    const name = STATE_NAME[r.state] || r.state;
+    lbl.textContent = typeof r.probabilityAi === 'number' ? `${name} ${formatProbability(r.probabilityAi)}` : name;
     const a = document.createElement('span');
     a.textContent = r.url.startsWith('data:') ? `${r.url.slice(0, 40)}…` : r.url;
     a.title = r.message || r.url;
@@ -94,7 +101,8 @@ async function scan(tab) {
   $('scan').disabled = true;
   $('scan-state').textContent = 'Scanning…';
   try {
-    const { counts, results } = await ext.runtime.sendMessage({ type: 'scan', tabId: tab.id });
+    const { counts, results, pageUrl } = await ext.runtime.sendMessage({ type: MSG.SCAN, tabId: tab.id });
+    lastPageUrl = pageUrl || lastPageUrl;
     render(counts, results);
     $('scan-state').textContent = `${counts.total} image(s) checked.`;
     document.body.dataset.scanned = 'true';
@@ -106,26 +114,34 @@ async function scan(tab) {
 }
 
 function exportCsv() {
-  const blob = new Blob([resultsToCsv(sortMostLikelyAiFirst(lastResults))], { type: 'text/csv' });
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(blob);
-  a.download = 'shinsaku-scan.csv';
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  const text = toExportCsv({ pageUrl: lastPageUrl, results: sortMostLikelyAiFirst(lastResults) });
+  download(text, 'text/csv', 'shinsaku-scan.csv');
+}
+
+/** Open the review page for the tab, in a new tab next to it. */
+async function openReview(tab) {
+  await ext.tabs.create({ url: ext.runtime.getURL(`ui/review/review.html?tabId=${tab.id}`), index: tab.index + 1 });
+  window.close();
 }
 
 async function init() {
+  const style = document.createElement('style');
+  style.textContent = stateCss('.lbl');
+  document.head.append(style);
   const tab = await targetTab();
+  lastPageUrl = tab?.url || '';
   showStatus().catch(() => {});
   await setupSwitch(tab || {});
   $('scan').addEventListener('click', () => scan(tab));
   $('export').addEventListener('click', exportCsv);
+  $('review').disabled = !tab;
+  $('review').addEventListener('click', () => openReview(tab));
   $('open-options').addEventListener('click', (e) => {
     e.preventDefault();
     ext.runtime.openOptionsPage();
   });
   if (tab) {
-    const t = await ext.runtime.sendMessage({ type: 'tally', tabId: tab.id });
+    const t = await ext.runtime.sendMessage({ type: MSG.TALLY, tabId: tab.id });
     if (t && t.results.length) render(t.counts, t.results);
   }
 }

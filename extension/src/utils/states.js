@@ -1,0 +1,89 @@
+/**
+ * The one module that defines result and badge states: their names, visible texts, text
+ * alternatives (ARIA) and colours. Used by the badges (overlay), the popup, the per-tab tallies,
+ * the review page and the tests, so a state looks and reads the same everywhere. Pure.
+ */
+import { DECISION_TEXT } from './decisions.js';
+import { formatProbability } from './format.js';
+
+/** @typedef {'human'|'ai'|'uncertain'|'checking'|'error'} BadgeState */
+
+/** Every state a result or a badge can be in. */
+export const STATE = Object.freeze({
+  HUMAN: 'human',
+  AI: 'ai',
+  UNCERTAIN: 'uncertain',
+  CHECKING: 'checking',
+  ERROR: 'error',
+});
+
+/** The model's verdicts (a result with a probability). */
+export const LABELS = Object.freeze([STATE.HUMAN, STATE.AI, STATE.UNCERTAIN]);
+
+/** Final states of a checked image, in the order the UI lists them (most alarming first). */
+export const FINAL_STATES = Object.freeze([STATE.AI, STATE.UNCERTAIN, STATE.HUMAN, STATE.ERROR]);
+
+/** Short names, as in filters and counts. */
+export const STATE_NAME = Object.freeze({
+  [STATE.AI]: 'AI',
+  [STATE.UNCERTAIN]: 'Uncertain',
+  [STATE.HUMAN]: 'Human',
+  [STATE.ERROR]: 'Error',
+  [STATE.CHECKING]: 'Checking',
+});
+
+/** Background and text colour of each state (contrast >= 4.5:1 with its text). */
+export const STATE_COLORS = Object.freeze({
+  [STATE.HUMAN]: Object.freeze({ bg: '#2e7d32', fg: '#ffffff' }),
+  [STATE.AI]: Object.freeze({ bg: '#c62828', fg: '#ffffff' }),
+  [STATE.UNCERTAIN]: Object.freeze({ bg: '#f9a825', fg: '#1a1a1a' }),
+  [STATE.CHECKING]: Object.freeze({ bg: '#546e7a', fg: '#ffffff' }),
+  [STATE.ERROR]: Object.freeze({ bg: '#4a148c', fg: '#ffffff' }),
+});
+
+/**
+ * CSS giving elements that carry `data-state` the state's colours (and the error sign).
+ * @param {string} selector e.g. ".badge"
+ * @returns {string} CSS text
+ */
+export function stateCss(selector) {
+  const rules = Object.entries(STATE_COLORS).map(
+    ([state, c]) => `${selector}[data-state="${state}"] { background: ${c.bg}; color: ${c.fg}; }`,
+  );
+  rules.push(`${selector}[data-state="${STATE.ERROR}"]::before { content: "\\26A0\\FE0E  "; }`);
+  return rules.join('\n');
+}
+
+/**
+ * Short visible text and full text alternative of a result, with the moderator's decision
+ * when there is one.
+ * @param {{state: BadgeState, probabilityAi?: number, message?: string, error?: string}} r
+ * @param {string} [decision] one of DECISIONS
+ * @returns {{text: string, alt: string}}
+ */
+export function badgeText(r, decision) {
+  const p = formatProbability(r.probabilityAi);
+  let out;
+  switch (r.state) {
+    case STATE.AI:
+      out = { text: `AI ${p}`, alt: `Shinsaku: likely AI-generated (probability AI ${p})` };
+      break;
+    case STATE.HUMAN:
+      out = { text: `Human ${formatProbability(1 - r.probabilityAi)}`, alt: `Shinsaku: likely drawn by a person (probability AI ${p})` };
+      break;
+    case STATE.UNCERTAIN:
+      out = { text: `Unsure ${p} AI`, alt: `Shinsaku: uncertain (probability AI ${p})` };
+      break;
+    case STATE.CHECKING:
+      out = { text: 'Checking…', alt: 'Shinsaku: checking this image' };
+      break;
+    default:
+      out = { text: 'Error', alt: `Shinsaku: could not check this image (${r.message || r.error || 'unknown error'})` };
+  }
+  const d = DECISION_TEXT[decision];
+  if (d) {
+    out.text += ` · ${d.mark}`;
+    out.alt += `; moderator: ${d.name}`;
+  }
+  return out;
+}
