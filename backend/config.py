@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from backend import limits
+from backend.preprocessing import DecodeLimits
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The bundled model card (its ``onnx_file`` names the ONNX file next to it).
@@ -39,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BATCH_FILES": limits.MAX_BATCH_FILES,  # most files in one /v1/classify/batch request
     "MAX_PIXELS": limits.MAX_PIXELS,  # largest decoded image, pixels (width * height)
     "MAX_SIDE": limits.MAX_SIDE,  # largest image side, pixels
+    "MAX_ASPECT_RATIO": float(limits.MAX_ASPECT_RATIO),  # longest / shortest side judged (422 beyond)
     "DECODE_BUDGET_BYTES": limits.DECODE_BUDGET_BYTES,  # memory concurrent decodes may hold together
     "MAX_HEADER_BYTES": limits.MAX_HEADER_BYTES,  # largest request line + headers, bytes
     "CONNECTION_LIMIT": limits.CONNECTION_LIMIT,  # open connections served at once
@@ -65,8 +67,8 @@ class ConfigError(ValueError):
 
 #: Keys that must be positive numbers.
 POSITIVE = ("MAX_IMAGE_BYTES", "MAX_BATCH_BYTES", "MAX_BATCH_FILES", "MAX_BATCH_SIZE", "QUEUE_SIZE", "MAX_PIXELS",
-            "MAX_SIDE", "SERVER_THREADS", "DECODE_BUDGET_BYTES", "MAX_HEADER_BYTES", "CONNECTION_LIMIT",
-            "CHANNEL_TIMEOUT_S", "REQUEST_READ_TIMEOUT_S", "REQUEST_TIMEOUT_S")
+            "MAX_SIDE", "MAX_ASPECT_RATIO", "SERVER_THREADS", "DECODE_BUDGET_BYTES", "MAX_HEADER_BYTES",
+            "CONNECTION_LIMIT", "CHANNEL_TIMEOUT_S", "REQUEST_READ_TIMEOUT_S", "REQUEST_TIMEOUT_S")
 PROVIDERS = ("auto", "cuda", "cpu")
 
 
@@ -172,3 +174,11 @@ def build_config(overrides: Mapping[str, Any] | None = None,
     if "null" in config["ALLOWED_ORIGINS"] or "*" in config["ALLOWED_ORIGINS"]:
         raise ConfigError("ALLOWED_ORIGINS may not contain 'null' or '*'")
     return config
+
+
+def decode_limits(config: Mapping[str, Any]) -> DecodeLimits:
+    """The image limits of ``config`` for ``backend.preprocessing``: ``MAX_PIXELS`` (pixels, width *
+    height), ``MAX_SIDE`` (pixels) and ``MAX_ASPECT_RATIO`` (long side / short side). Used by
+    ``serve`` and ``scan`` alike; training's own decoding keeps ``DecodeLimits()`` (no ratio limit)."""
+    return DecodeLimits(max_pixels=config["MAX_PIXELS"], max_side=config["MAX_SIDE"],
+                        max_aspect_ratio=config["MAX_ASPECT_RATIO"])

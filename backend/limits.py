@@ -8,6 +8,7 @@ imports the same file at build time) all read it. Keys carry their unit:
 - ``max_batch_bytes``: largest ``/v1/classify/batch`` body (64 MiB).
 - ``max_batch_files``: most files in one batch request.
 - ``max_pixels``, ``max_side``: largest decoded image (width * height) and side, pixels.
+- ``max_aspect_ratio``: longest side / shortest side the backend and ``scan`` judge (422 beyond).
 - ``decode_budget_bytes``: memory that concurrent decodes may hold together (estimated before decoding).
 - ``max_header_bytes``: largest request line + headers.
 - ``connection_limit``: open HTTP connections served at once (more wait in the listen backlog).
@@ -31,6 +32,7 @@ MAX_BATCH_BYTES: int = LIMITS["max_batch_bytes"]
 MAX_BATCH_FILES: int = LIMITS["max_batch_files"]
 MAX_PIXELS: int = LIMITS["max_pixels"]
 MAX_SIDE: int = LIMITS["max_side"]
+MAX_ASPECT_RATIO: float = LIMITS["max_aspect_ratio"]
 DECODE_BUDGET_BYTES: int = LIMITS["decode_budget_bytes"]
 MAX_HEADER_BYTES: int = LIMITS["max_header_bytes"]
 CONNECTION_LIMIT: int = LIMITS["connection_limit"]

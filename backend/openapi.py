@@ -7,6 +7,7 @@ import functools
 import json
 
 from backend import __version__
+from backend.limits import MAX_ASPECT_RATIO
 
 
 def _error(description: str) -> dict:
@@ -32,7 +33,8 @@ BODY_ERRORS = {
     "413": _error("body, image or file count over the limit, or a decompression bomb"),
     "431": _error("request headers too large"),
     "415": _error("content type or image format not accepted"),
-    "422": _error("truncated or corrupt image"),
+    "422": _error(f"truncated or corrupt image, or longer side over {MAX_ASPECT_RATIO:g} times the shorter "
+                  "(extreme_aspect_ratio)"),
     "500": _error("the inference failed"),
     "503": _busy("model loading or unavailable, or the backend is busy (queue or decoding memory full): "
                  "retry after Retry-After seconds"),

@@ -74,6 +74,13 @@ class ImageTooLarge(ImageError):
     http_status = 413
 
 
+class ExtremeAspectRatio(ImageError):
+    """Longer side over ``DecodeLimits.max_aspect_ratio`` times the shorter (HTTP 422)."""
+
+    code = "extreme_aspect_ratio"
+    http_status = 422
+
+
 class CorruptImage(ImageError):
     """A truncated or corrupt file of an allowed format (HTTP 422)."""
 
@@ -83,10 +90,13 @@ class CorruptImage(ImageError):
 
 @dataclass(frozen=True)
 class DecodeLimits:
-    """Size limits for ``decode_image``, in pixels."""
+    """Size limits for ``decode_image``, in pixels, and the largest aspect ratio (long side / short
+    side; None: any). The backend and ``scan`` refuse beyond ``limits.MAX_ASPECT_RATIO``: such a
+    strip is no illustration and would be judged on a sliver."""
 
     max_pixels: int = MAX_PIXELS
     max_side: int = MAX_SIDE
+    max_aspect_ratio: float | None = None
 
 
 def _to_rgb(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:
@@ -120,6 +130,7 @@ def open_image(data: bytes, *, limits: DecodeLimits = DecodeLimits()) -> Image.I
 
     Raises:
         EmptyImage, UnsupportedFormat, ImageTooLarge, CorruptImage: as ``decode_image``.
+        ExtremeAspectRatio: beyond ``limits.max_aspect_ratio``.
     """
     if not data:
         raise EmptyImage("the image is empty (0 bytes)")
@@ -143,6 +154,8 @@ def open_image(data: bytes, *, limits: DecodeLimits = DecodeLimits()) -> Image.I
             f"{width}x{height} px exceeds the limit of {limits.max_pixels} px "
             f"and {limits.max_side} px per side"
         )
+    if limits.max_aspect_ratio is not None and max(width, height) > limits.max_aspect_ratio * min(width, height):
+        raise ExtremeAspectRatio(f"{width}x{height} px is more than {limits.max_aspect_ratio:g}:1")
     return img
 
 
@@ -195,6 +208,7 @@ def decode_image(
         EmptyImage: ``data`` is empty.
         UnsupportedFormat: not an image, or a format outside ``ALLOWED_FORMATS``.
         ImageTooLarge: more than ``limits.max_pixels`` pixels or a side over ``limits.max_side``.
+        ExtremeAspectRatio: beyond ``limits.max_aspect_ratio`` (when set).
         CorruptImage: truncated or corrupt data.
     """
     return decode_opened(open_image(data, limits=limits), background=background)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from tqdm import tqdm
 
-from backend.config import ConfigError, build_config
+from backend.config import DEFAULTS, ConfigError, build_config, decode_limits
 from backend.inference import Detector, load_detector
 from backend.limits import MAX_IMAGE_BYTES
 from backend.model_card import ModelCard, ModelError
@@ -25,7 +25,7 @@ from backend.preprocessing import DecodeLimits, ImageError, decode_image, to_mod
 from backend.walk import Candidate, FileRefused, collect_files, read_limited
 
 THUMBNAIL_SIDE = 160  # pixels
-DEFAULT_LIMITS = DecodeLimits()
+DEFAULT_LIMITS = decode_limits(DEFAULTS)  # as ``serve``: pixels, side and aspect ratio of backend/limits.json
 FIELDS = ("path", "label", "probability_ai", "image_sha256", "error", "message")
 #: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -154,7 +154,7 @@ def run_scan(args: argparse.Namespace) -> int:
         return fail("scan", f"bad configuration: {exc}", EXIT_CONFIG)
     except ModelError as exc:
         return fail("scan", str(exc), EXIT_MODEL)
-    limits = DecodeLimits(max_pixels=config["MAX_PIXELS"], max_side=config["MAX_SIDE"])
+    limits = decode_limits(config)
     results = scan_files(collect_files(args.paths), detector, args.batch_size, not args.no_progress,
                          thumbnails=bool(args.report), limits=limits, max_bytes=config["MAX_IMAGE_BYTES"])
     if args.output:

@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from backend.cache import ResultCache, image_key
+from backend.config import decode_limits
 from backend.inference import Batcher, Detector, load_detector
 from backend.memory import TRIM_AFTER_BYTES, DecodeBudget, release_free_memory, tune_allocator
 from backend.model_card import ModelCard, ModelError
-from backend.preprocessing import DecodeLimits, decode_opened, decoded_bytes, open_image, to_model_input
+from backend.preprocessing import decode_opened, decoded_bytes, open_image, to_model_input
 
 log = logging.getLogger("shinsaku")
 
@@ -58,7 +59,7 @@ class Service:
         self.detector: Detector | None = None
         self.batcher: Batcher | None = None
         self.cache = ResultCache(config["CACHE_SIZE"])
-        self.limits = DecodeLimits(max_pixels=config["MAX_PIXELS"], max_side=config["MAX_SIDE"])
+        self.limits = decode_limits(config)
         self.budget = DecodeBudget(config["DECODE_BUDGET_BYTES"])
         self._preparing = 0
         self._lock = threading.Lock()

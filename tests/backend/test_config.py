@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from backend.config import CHROME_EXTENSION_ORIGIN, DEFAULTS, ConfigError, build_config
+from backend.config import CHROME_EXTENSION_ORIGIN, DEFAULTS, ConfigError, build_config, decode_limits
 
 
 def test_defaults():
@@ -49,7 +49,8 @@ def test_invalid(bad):
 
 
 @pytest.mark.parametrize("env", [{"SHINSAKU_PORT": "abc"}, {"SHINSAKU_PORT": "0"}, {"SHINSAKU_MAX_WAIT_MS": "soon"},
-                                 {"SHINSAKU_PROVIDER": "tpu"}, {"SHINSAKU_CACHE_SIZE": "1.5"}])
+                                 {"SHINSAKU_PROVIDER": "tpu"}, {"SHINSAKU_CACHE_SIZE": "1.5"},
+                                 {"SHINSAKU_MAX_ASPECT_RATIO": "wide"}, {"SHINSAKU_MAX_ASPECT_RATIO": "0"}])
 def test_bad_environment_values_name_the_key(env):
     key = next(iter(env))[len("SHINSAKU_"):]
     with pytest.raises(ConfigError, match=key):
@@ -61,4 +62,10 @@ def test_limits_come_from_one_file():
 
     assert DEFAULTS["MAX_IMAGE_BYTES"] == limits.LIMITS["max_image_bytes"]
     assert (preprocessing.MAX_PIXELS, preprocessing.MAX_SIDE) == (limits.MAX_PIXELS, limits.MAX_SIDE)
+    assert decode_limits(build_config(environ={})).max_aspect_ratio == limits.MAX_ASPECT_RATIO
     assert "backend/limits.json" in (limits.LIMITS_FILE.parents[1] / "extension/src/utils/bytes.js").read_text()
+
+
+def test_aspect_ratio_limit_is_configurable():
+    config = build_config(environ={"SHINSAKU_MAX_ASPECT_RATIO": "2.5"})
+    assert decode_limits(config).max_aspect_ratio == 2.5

@@ -3,6 +3,7 @@ concurrent requests, and the centre crop unchanged for ordinary shapes."""
 
 from __future__ import annotations
 
+import io
 import threading
 
 import numpy as np
@@ -48,12 +49,41 @@ def test_extreme_crop_stays_close_to_scale_then_crop():
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "GIF", "WEBP", "BMP", "JPEG"])
-@pytest.mark.parametrize("shape", [(16383, 1), (1, 16383), (16383, 3)])  # WebP's largest side
-def test_extreme_shapes_are_judged(client, fmt, shape):
+@pytest.mark.parametrize("shape", [(16383, 1), (1, 16383), (16383, 300)])  # WebP's largest side
+def test_extreme_shapes_are_a_clear_422(client, fmt, shape):
     data = encode(Image.new("RGB", shape, "white"), fmt)
     response = client.post("/v1/classify", data=data, content_type="image/png")
-    assert response.status_code == 200, response.json
-    assert response.json["label"] == "ai"  # white, as a square white image
+    assert response.status_code == 422 and response.json["error"] == "extreme_aspect_ratio"
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "JPEG"])
+@pytest.mark.parametrize("shape", [(5000, 100), (100, 5000)])  # 50:1, the most accepted
+def test_long_strips_up_to_the_limit_are_judged(client, fmt, shape):
+    response = client.post("/v1/classify", data=encode(Image.new("RGB", shape, "white"), fmt), content_type="image/png")
+    assert response.status_code == 200 and response.json["label"] == "ai"  # white, as a square white image
+
+
+def test_aspect_ratio_limit_follows_the_config(make_app):
+    client = make_app(MAX_ASPECT_RATIO=2).test_client()
+
+    def post(shape):
+        return client.post("/v1/classify", data=encode(Image.new("RGB", shape), "PNG"), content_type="image/png")
+
+    assert post((200, 100)).status_code == 200 and post((100, 200)).status_code == 200  # 2:1, the most accepted
+    assert post((201, 100)).json["error"] == "extreme_aspect_ratio"
+
+
+def test_extreme_batch_item_is_its_own_422(client):
+    files = [encode(Image.new("RGB", shape), "PNG") for shape in ((64, 64), (16384, 1))]
+    response = client.post("/v1/classify/batch", data={"images": [(io.BytesIO(f), f"f{i}.png") for i, f in enumerate(files)]})
+    first, second = response.json["results"]
+    assert response.status_code == 200 and "label" in first
+    assert second["status"] == 422 and second["error"] == "extreme_aspect_ratio"
+
+
+def test_training_decoding_has_no_aspect_ratio_limit():
+    img = P.decode_image(encode(Image.new("RGB", (16384, 1)), "PNG"))  # DecodeLimits(): as training decodes
+    assert P.to_model_input(img).shape == (3, 224, 224)
 
 
 def test_animated_bomb_is_judged_on_frame_zero(client):

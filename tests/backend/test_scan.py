@@ -83,7 +83,8 @@ def test_scan_without_model_fails_cleanly(folder, tmp_path, capsys):
 @pytest.fixture
 def hostile(tmp_path):
     """A folder of hostile names and files: non-UTF-8 and formula names, symlinks (loop, dangling,
-    outside, to a folder), a FIFO, a sparse file over the size limit, an unreadable folder, a bomb."""
+    outside, to a folder), a FIFO, a sparse file over the size limit, an unreadable folder, a bomb,
+    a 16384 x 1 strip."""
     import os
 
     from PIL import Image
@@ -105,6 +106,7 @@ def hostile(tmp_path):
     from image_bytes import encode
 
     (root / "bomb.png").write_bytes(encode(Image.new("1", (20_000, 20_000)), "PNG"))
+    (root / "strip.png").write_bytes(encode(Image.new("RGB", (16384, 1)), "PNG"))  # beyond 50:1
     locked = root / "locked"
     locked.mkdir()
     (locked / "secret.png").write_bytes(solid("white"))
@@ -124,7 +126,7 @@ def test_scan_hostile_folder_finishes_and_reports_everything(hostile, fixture_mo
                 '=HYPERLINK("http:x","y").png': "unsupported_media_type", "loop": "symlink_loop",
                 "dangling.png": "dangling_symlink", "outside.png": "symlink_outside_folder",
                 "folder-link": "not_a_regular_file", "pipe.png": "not_a_regular_file", "huge.bin": "file_too_large",
-                "bomb.png": "image_too_large"}
+                "bomb.png": "image_too_large", "strip.png": "extreme_aspect_ratio"}
     if os.geteuid() != 0:  # root reads any folder
         expected["locked"] = "unreadable_folder"
     assert {name: rows[name]["error"] for name in expected} == expected
