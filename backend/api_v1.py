@@ -110,7 +110,8 @@ def health():
 
 @bp.get("/model")
 def model():
-    """The model card's essentials (its metrics as the card has them), the execution provider, limits."""
+    """The model card's essentials: its ``headline`` (leave-source-out false accusation rate first),
+    its metrics as the card has them, the execution provider and the limits."""
     svc = service()
     try:
         card, _ = svc.require_model()
@@ -120,7 +121,8 @@ def model():
     return jsonify({"name": card.name, "version": card.version, "sha256": card.sha256,
                     "input": card.raw.get("input", {}), "output": card.raw.get("output", {}),
                     "tta_views": list(card.tta_views), "threshold": card.threshold,
-                    "uncertain_band": list(card.uncertain_band), "metrics": card.raw.get("metrics", {}),
+                    "uncertain_band": list(card.uncertain_band), "headline": card.raw.get("headline", {}),
+                    "metrics": card.raw.get("metrics", {}),
                     "execution_provider": svc.detector.provider, "max_batch_size": config["MAX_BATCH_SIZE"],
                     "max_batch_files": config["MAX_BATCH_FILES"], "max_image_bytes": config["MAX_IMAGE_BYTES"]})
 

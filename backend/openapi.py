@@ -79,6 +79,17 @@ SCHEMAS = {
                              "threshold": {"type": "number"},
                              "uncertain_band": {"type": "array", "items": {"type": "number"},
                                                 "minItems": 2, "maxItems": 2},
+                             "headline": {
+                                 "type": "object",
+                                 "description": "the card's headline figures, false accusation rate (share of "
+                                 "human images labelled AI) first, with the protocol that measured them "
+                                 "(leave-source-out); empty for a card without them",
+                                 "properties": {"protocol": {"type": "string"},
+                                                "false_accusation_rate": {"type": ["number", "null"]},
+                                                "ai_recall": {"type": ["number", "null"]},
+                                                "share_uncertain": {"type": ["number", "null"]},
+                                                "accuracy": {"type": ["number", "null"]},
+                                                "roc_auc": {"type": ["number", "null"]}}},
                              "metrics": {"type": "object"}, "execution_provider": {"type": "string"},
                              "max_batch_size": {"type": "integer"}, "max_batch_files": {"type": "integer"},
                              "max_image_bytes": {"type": "integer"}}},

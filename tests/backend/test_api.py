@@ -37,6 +37,7 @@ def test_model_describes_card_and_provider(client, fixture_model):
     assert body["input"]["size"] == 224 and body["input"]["resize"] == "center_crop"
     assert body["execution_provider"] == "CPUExecutionProvider"
     assert len(body["sha256"]) == 64
+    assert body["headline"] == {}  # the fixture card has no measured headline
 
 
 @pytest.mark.parametrize("color, label", [("white", "ai"), ("black", "human"), ((127, 127, 127), "uncertain")])
