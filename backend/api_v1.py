@@ -47,11 +47,12 @@ def to_api_error(exc: Exception) -> ApiError:
 
 def result_body(verdict: Verdict, card: ModelCard, started: float) -> dict[str, Any]:
     """The result object of ``POST /v1/classify``: label by the card's rule, probability, threshold,
-    model version and sha256, the image's sha256, ``elapsed_ms`` since ``started`` (a
+    model version and sha256, the image's sha256, its provenance ``evidence`` (a list of findings,
+    possibly empty; ``backend.provenance``), ``elapsed_ms`` since ``started`` (a
     ``time.perf_counter()`` value), whether it was cached, and a fresh request id."""
     return {"label": card.label(verdict.probability_ai), "probability_ai": verdict.probability_ai,
             "threshold": card.threshold, "model_version": card.version, "model_sha256": card.sha256,
-            "image_sha256": verdict.image_sha256,
+            "image_sha256": verdict.image_sha256, "evidence": list(verdict.evidence),
             "elapsed_ms": round((time.perf_counter() - started) * 1000.0, 3), "cached": verdict.cached,
             "request_id": uuid.uuid4().hex}
 

@@ -46,7 +46,7 @@ SCHEMAS = {
     "Result": {
         "type": "object",
         "required": ["label", "probability_ai", "threshold", "model_version", "model_sha256", "image_sha256",
-                     "elapsed_ms", "cached", "request_id"],
+                     "elapsed_ms", "cached", "request_id", "evidence"],
         "properties": {
             "label": {"type": "string", "enum": ["ai", "human", "uncertain"]},
             "probability_ai": {"type": "number", "minimum": 0, "maximum": 1},
@@ -58,6 +58,22 @@ SCHEMAS = {
             "elapsed_ms": {"type": "number", "minimum": 0, "description": "milliseconds"},
             "cached": {"type": "boolean"},
             "request_id": {"type": "string"},
+            "evidence": {"type": "array", "items": {"$ref": "#/components/schemas/Finding"},
+                         "description": "provenance findings from the file's own metadata (never seen by "
+                                        "the model); empty when there is none, which proves nothing"},
+        },
+    },
+    "Finding": {
+        "type": "object", "required": ["kind", "says", "source", "excerpt"],
+        "properties": {
+            "kind": {"type": "string", "enum": ["c2pa", "xmp", "png_text", "exif", "metadata"]},
+            "says": {"type": "string", "enum": ["ai", "human_edit", "camera", "unknown"]},
+            "source": {"type": "string", "description": "the field read, e.g. png:parameters, exif:Software"},
+            "excerpt": {"type": "string", "maxLength": 160},
+            "tool": {"type": "string", "description": "the generator or program named"},
+            "valid": {"type": "boolean", "description": "C2PA: signature and hashes validate"},
+            "issuer": {"type": "string", "description": "C2PA: the signing certificate's issuer"},
+            "error": {"type": "string", "description": "why this source could not be read"},
         },
     },
     "ItemError": {"allOf": [{"$ref": "#/components/schemas/Error"},

@@ -21,6 +21,7 @@ from backend.inference import Batcher, Detector, load_detector
 from backend.memory import TRIM_AFTER_BYTES, DecodeBudget, release_free_memory, tune_allocator
 from backend.model_card import ModelCard, ModelError
 from backend.preprocessing import decode_opened, decoded_bytes, open_image, to_model_input
+from backend.provenance import extract_dicts
 
 log = logging.getLogger("shinsaku")
 
@@ -35,12 +36,14 @@ class InferenceTimeout(RuntimeError):
 
 @dataclass(frozen=True)
 class Verdict:
-    """One judged image: ``probability_ai`` in [0, 1], whether it came from the cache, and the sha256
-    of the image bytes (64 lowercase hex characters)."""
+    """One judged image: ``probability_ai`` in [0, 1], whether it came from the cache, the sha256
+    of the image bytes (64 lowercase hex characters), and the provenance ``evidence`` of its
+    metadata (``backend.provenance.extract_dicts``; never seen by the model, possibly empty)."""
 
     probability_ai: float
     cached: bool
     image_sha256: str
+    evidence: tuple[dict[str, Any], ...] = ()
 
 
 class Service:
@@ -124,13 +127,13 @@ class Service:
             release_free_memory()
         return x
 
-    def _submit(self, data: bytes, card: ModelCard, batcher: Batcher) -> tuple[str, Any]:
-        """Cache lookup, else decode + preprocess + queue: ``(key, probability float or Future)``."""
+    def _submit(self, data: bytes, card: ModelCard, batcher: Batcher) -> tuple[str, Any, bytes]:
+        """Cache lookup, else decode + preprocess + queue: ``(key, probability float or Future, data)``."""
         key = image_key(data)
         cached = self.cache.get(key)
         if cached is not None:
-            return key, cached
-        return key, batcher.submit(self.model_input(data, card))
+            return key, cached, data
+        return key, batcher.submit(self.model_input(data, card)), data
 
     def _expect(self, count: int) -> None:
         with self._lock:
@@ -140,10 +143,11 @@ class Service:
         """Judge several images' bytes: each goes through the cache, else decode + preprocess, then
         all are queued together for the batcher. Returns, in input order, a ``Verdict`` or the
         exception raised for that image (``ImageError`` subclasses, ``QueueFull``,
-        ``BudgetTimeout``, ``InferenceTimeout``, or the inference's own error). Raises
-        ``ModelUnavailable`` when the model is not ready."""
+        ``BudgetTimeout``, ``InferenceTimeout``, or the inference's own error). Each verdict
+        carries its provenance evidence, read while the batch runs. Raises ``ModelUnavailable``
+        when the model is not ready."""
         card, batcher = self.require_model()
-        pending: list[tuple[str, Any] | Exception] = []
+        pending: list[tuple[str, Any, bytes] | Exception] = []
         self._expect(len(images))  # the batcher waits for images announced here (up to MAX_WAIT_MS)
         for data in images:
             try:
@@ -155,12 +159,13 @@ class Service:
         deadline = time.monotonic() + self.config["REQUEST_TIMEOUT_S"]
         return [self._collect(item, deadline) for item in pending]
 
-    def _collect(self, item: tuple[str, Any] | Exception, deadline: float) -> Verdict | Exception:
+    def _collect(self, item: tuple[str, Any, bytes] | Exception, deadline: float) -> Verdict | Exception:
         if isinstance(item, Exception):
             return item
-        key, value = item
+        key, value, data = item
+        evidence = tuple(extract_dicts(data))
         if isinstance(value, float):
-            return Verdict(value, True, key)
+            return Verdict(value, True, key, evidence)
         try:
             probability = value.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
@@ -168,7 +173,7 @@ class Service:
         except Exception as exc:  # noqa: BLE001 - the inference failed: reported for this image
             return exc
         self.cache.put(key, probability)
-        return Verdict(probability, False, key)
+        return Verdict(probability, False, key, evidence)
 
     def close(self) -> None:
         """Stop the batcher."""

@@ -16,7 +16,7 @@ from backend.model_card import label_for
 from backend.preprocessing import preprocess
 
 RESULT_KEYS = {"label", "probability_ai", "threshold", "model_version", "model_sha256", "image_sha256", "elapsed_ms",
-               "cached", "request_id"}
+               "cached", "request_id", "evidence"}
 
 
 def post_image(client, data: bytes, content_type: str = "image/png", **kwargs):
