@@ -25,8 +25,8 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test system-deps extension-deps
 
 system-deps:
-	@command -v chromium >/dev/null && command -v xvfb-run >/dev/null || \
-	  ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium xvfb)
+	@command -v chromium >/dev/null && command -v xvfb-run >/dev/null && command -v firefox-esr >/dev/null || \
+	  ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium xvfb firefox-esr)
 
 extension-deps:
 	cd extension && npm ci --no-audit --no-fund --loglevel=error

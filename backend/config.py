@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     "PORT": 8765,  # TCP port, also checked in the Host header
     "MODEL_PATH": str(BUNDLED_MODEL),  # model card (.json) or .onnx with its card next to it
     "ALLOWED_ORIGINS": [CHROME_EXTENSION_ORIGIN],  # exact Origin values allowed (CORS and access)
+    # also allow any Firefox add-on origin moz-extension://<uuid> (web pages cannot send one; README)
+    "ALLOW_FIREFOX_EXTENSIONS": True,
     "EXTRA_ALLOWED_HOSTS": [],  # further accepted Host header values ("name:port")
     "TOKEN": "",  # shared secret expected in X-Shinsaku-Token; empty: not required
     # limits: defaults from backend/limits.json (the one definition, shared with the extension)

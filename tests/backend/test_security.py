@@ -39,8 +39,15 @@ def test_foreign_host_is_403(client, host):
     assert response.status_code == 403 and response.json["error"] == "forbidden_host"
 
 
+#: Origins that look like a Firefox add-on's but are not what Firefox sends: refused.
+NOT_FIREFOX = ["moz-extension://other", FIREFOX.upper(), "MOZ-EXTENSION://" + FIREFOX.split("://")[1],
+               FIREFOX + "/", FIREFOX + ":8765", FIREFOX + ".evil.example",
+               "moz-extension://" + FIREFOX.split("://")[1][:-1], "http://" + FIREFOX.split("://")[1],
+               "https://moz-extension.evil.example", "moz-extension://" + "g" * 8 + FIREFOX[-28:]]
+
+
 @pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://127.0.0.1:8765",
-                                    "chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", FIREFOX])
+                                    "chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", *NOT_FIREFOX])
 def test_foreign_origin_is_403_before_any_work(client, app, origin):
     batcher = app.extensions["shinsaku"].batcher
     runs = len(batcher.batch_sizes)
@@ -63,6 +70,41 @@ def test_extension_origin_gets_cors_for_itself_only(client):
     assert "x-shinsaku-token" in preflight.headers["Access-Control-Allow-Headers"].lower()
     no_origin = client.get("/v1/health")
     assert "Access-Control-Allow-Origin" not in no_origin.headers
+
+
+@pytest.mark.parametrize("origin", [FIREFOX, "moz-extension://89cd7817-147b-458b-9c0e-172df98c6493"])
+def test_any_firefox_addon_origin_is_allowed_by_default(client, origin):
+    # Firefox gives every install its own random UUID: no configuration must be needed.
+    response = client.post("/v1/classify", data=PNG, content_type="image/png", headers={"Origin": origin})
+    assert response.status_code == 200, response.json
+    assert response.headers["Access-Control-Allow-Origin"] == origin
+    preflight = client.options("/v1/classify", headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type, x-shinsaku-token"})
+    assert preflight.status_code == 200 and preflight.headers["Access-Control-Allow-Origin"] == origin
+
+
+def test_firefox_addons_can_be_switched_off(make_app, monkeypatch):
+    monkeypatch.setenv("SHINSAKU_ALLOW_FIREFOX_EXTENSIONS", "false")
+    client = make_app().test_client()
+    response = client.post("/v1/classify", data=PNG, content_type="image/png", headers={"Origin": FIREFOX})
+    assert response.status_code == 403 and response.json["error"] == "forbidden_origin"
+    assert "Access-Control-Allow-Origin" not in response.headers
+    # ... and then only the origins listed are allowed
+    monkeypatch.setenv("SHINSAKU_ALLOWED_ORIGINS", FIREFOX)
+    client = make_app().test_client()
+    assert client.get("/v1/health", headers={"Origin": FIREFOX}).status_code == 200
+    other = "moz-extension://89cd7817-147b-458b-9c0e-172df98c6493"
+    assert client.get("/v1/health", headers={"Origin": other}).status_code == 403
+
+
+def test_firefox_addon_still_needs_the_token_when_one_is_set(make_app):
+    client = make_app(TOKEN="s3cret!").test_client()
+    response = client.post("/v1/classify", data=PNG, content_type="image/png", headers={"Origin": FIREFOX})
+    assert response.status_code == 401 and response.json["error"] == "unauthorized"
+    response = client.post("/v1/classify", data=PNG, content_type="image/png",
+                           headers={"Origin": FIREFOX, "X-Shinsaku-Token": "s3cret!"})
+    assert response.status_code == 200
 
 
 def test_firefox_origin_added_by_environment(make_app, monkeypatch):

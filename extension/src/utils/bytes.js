@@ -13,7 +13,11 @@ export const MAX_IMAGE_BYTES = limits.max_image_bytes;
  * @returns {string} base64
  */
 export function bytesToBase64(buf) {
-  const u8 = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
+  const view = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
+  // A copy owned by this script: in a Firefox content script fetch() hands back the page
+  // compartment's buffer, whose views refuse `constructor`, which subarray() reads.
+  const u8 = new Uint8Array(view.length);
+  u8.set(view);
   let bin = '';
   const CHUNK = 0x8000;
   for (let i = 0; i < u8.length; i += CHUNK) bin += String.fromCharCode.apply(null, u8.subarray(i, i + CHUNK));
