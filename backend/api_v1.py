@@ -1,4 +1,4 @@
-"""API version 1 blueprint: health, model, classify, classify/batch, openapi.json.
+"""API version 1 blueprint: health, model, classify, classify/batch, explain, openapi.json.
 
 The service judges bytes (``Verdict``); this module shapes verdicts and errors into responses.
 """
@@ -12,12 +12,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from backend.errors import ApiError, error_body
+from backend.explain import METHOD, overlay_base64
 from backend.inference import QueueFull
 from backend.memory import BudgetTimeout
 from backend.model_card import ModelCard
 from backend.openapi import openapi_document
 from backend.preprocessing import ImageError
-from backend.service import InferenceTimeout, ModelUnavailable, Service, Verdict
+from backend.service import Explained, InferenceTimeout, ModelUnavailable, Service, Verdict
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
 
@@ -55,6 +56,26 @@ def result_body(verdict: Verdict, card: ModelCard, started: float) -> dict[str, 
             "image_sha256": verdict.image_sha256, "evidence": list(verdict.evidence),
             "elapsed_ms": round((time.perf_counter() - started) * 1000.0, 3), "cached": verdict.cached,
             "request_id": uuid.uuid4().hex}
+
+
+def explain_body(explained: Explained, card: ModelCard, started: float) -> dict[str, Any]:
+    """The answer of ``POST /v1/explain``: the classify fields (``cached`` always false) plus
+    ``heatmap`` (method, ``grid`` x ``grid`` ``heat`` in [0, 1] and signed ``delta`` in log-odds,
+    row-major from the top-left, and a ``size`` x ``size`` RGBA PNG overlay in base64) and ``crop``
+    (the centre crop's box in pixels of the decoded, EXIF-oriented image of ``image_width`` x
+    ``image_height``)."""
+    ex = explained.explanation
+    verdict = Verdict(ex.probability_ai, False, explained.image_sha256, explained.evidence)
+    left, top, right, bottom = explained.crop_box
+    width, height = explained.image_size
+    return {**result_body(verdict, card, started),
+            "heatmap": {"method": METHOD, "grid": int(ex.heat.shape[0]), "size": card.size,
+                        "heat": [[round(float(v), 4) for v in row] for row in ex.heat],
+                        "delta": [[round(float(v), 4) for v in row] for row in ex.delta],
+                        "max_change": round(ex.max_change, 6),
+                        "overlay_png": overlay_base64(ex, card.size)},
+            "crop": {"x": round(left, 2), "y": round(top, 2), "width": round(right - left, 2),
+                     "height": round(bottom - top, 2), "image_width": width, "image_height": height}}
 
 
 def batch_item(result: Verdict | Exception, card: ModelCard, started: float) -> dict[str, Any]:
@@ -128,16 +149,22 @@ def model():
                     "max_batch_files": config["MAX_BATCH_FILES"], "max_image_bytes": config["MAX_IMAGE_BYTES"]})
 
 
-@bp.post("/classify")
-def classify():
-    """Judge the raw image bytes of the body (``Content-Type: image/*`` or octet-stream)."""
-    started = time.perf_counter()
+def image_body() -> bytes:
+    """The raw image bytes of the request body. Raises ``ApiError`` 415 unless ``Content-Type`` is
+    ``image/*`` or ``application/octet-stream``, and as ``require_length`` (411, 413, 400)."""
     content_type = (request.mimetype or "").lower()
     if not content_type.startswith(IMAGE_CONTENT_TYPES):
         raise ApiError(415, "unsupported_media_type",
                        "send the image bytes as the body with Content-Type image/* or application/octet-stream")
     require_length(current_app.config["MAX_IMAGE_BYTES"])
-    card, (result,) = _judge([request.get_data(cache=False)])
+    return request.get_data(cache=False)
+
+
+@bp.post("/classify")
+def classify():
+    """Judge the raw image bytes of the body (``Content-Type: image/*`` or octet-stream)."""
+    started = time.perf_counter()
+    card, (result,) = _judge([image_body()])
     if isinstance(result, Exception):
         raise to_api_error(result) from None  # an unexpected exception propagates: JSON 500, logged
     body = result_body(result, card, started)
@@ -165,6 +192,25 @@ def classify_batch():
     response = jsonify(results=items)
     if all(item.get("error") == "busy" for item in items):
         response.headers.update(_retry_after())
+    return response
+
+
+@bp.post("/explain")
+def explain():
+    """Explain the verdict on the raw image bytes of the body (same body rules as ``/classify``):
+    the probability, label, evidence and an occlusion-sensitivity heat map (``backend.explain``)
+    over the model's centre crop, with the crop's position in the image."""
+    started = time.perf_counter()
+    data = image_body()
+    svc = service()
+    try:
+        card, _ = svc.require_model()
+        explained = svc.explain(data)
+    except Exception as exc:  # noqa: BLE001 - mapped to JSON errors; anything unexpected re-raised
+        raise to_api_error(exc) from None
+    body = explain_body(explained, card, started)
+    response = jsonify(body)
+    response.headers["X-Request-Id"] = body["request_id"]
     return response
 
 

@@ -76,6 +76,33 @@ SCHEMAS = {
             "error": {"type": "string", "description": "why this source could not be read"},
         },
     },
+    "Explanation": {"allOf": [{"$ref": "#/components/schemas/Result"}, {
+        "type": "object", "required": ["heatmap", "crop"],
+        "properties": {
+            "heatmap": {
+                "type": "object", "required": ["method", "grid", "size", "heat", "delta", "max_change", "overlay_png"],
+                "description": "occlusion sensitivity (Zeiler & Fergus 2014) with a blur perturbation (Fong & "
+                               "Vedaldi 2017) over the model's centre crop",
+                "properties": {
+                    "method": {"type": "string"},
+                    "grid": {"type": "integer", "minimum": 1, "description": "cells per side"},
+                    "size": {"type": "integer", "description": "model input side, pixels"},
+                    "heat": {"type": "array", "description": "grid x grid, row-major from the top-left; "
+                             "importance in [0, 1] (|delta| over its maximum)",
+                             "items": {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1}}},
+                    "delta": {"type": "array", "description": "grid x grid: log-odds of probability_ai minus "
+                              "those with the cell blurred; positive: the cell pushed towards AI",
+                              "items": {"type": "array", "items": {"type": "number"}}},
+                    "max_change": {"type": "number", "minimum": 0, "description": "largest |delta|, log-odds"},
+                    "overlay_png": {"type": "string", "format": "byte",
+                                    "description": "size x size RGBA PNG, base64: red towards AI, blue towards human"},
+                }},
+            "crop": {
+                "type": "object", "required": ["x", "y", "width", "height", "image_width", "image_height"],
+                "description": "the centre crop the model saw, in pixels of the decoded (EXIF-oriented) image",
+                "properties": {k: {"type": "number", "minimum": 0}
+                               for k in ("x", "y", "width", "height", "image_width", "image_height")}},
+        }}]},
     "ItemError": {"allOf": [{"$ref": "#/components/schemas/Error"},
                             {"type": "object", "required": ["status"],
                              "properties": {"status": {"type": "integer"},
@@ -158,6 +185,14 @@ def build_document() -> dict:
                                           "properties": {"results": {"type": "array", "items": {"oneOf": [
                                               {"$ref": "#/components/schemas/Result"},
                                               {"$ref": "#/components/schemas/ItemError"}]}}}}}}},
+                              **BODY_ERRORS, **COMMON_ERRORS}}},
+            "/v1/explain": {"post": {
+                "operationId": "explain",
+                "description": "the verdict with its evidence and a heat map of what drove it; about "
+                               "grid**2 + 1 inferences, one explanation at a time",
+                "requestBody": {"required": True, "content": {"image/*": binary,
+                                                              "application/octet-stream": binary}},
+                "responses": {"200": _json("#/components/schemas/Explanation", "the verdict, evidence and heat map"),
                               **BODY_ERRORS, **COMMON_ERRORS}}},
             "/v1/openapi.json": {"get": {"operationId": "openapi", "responses": {
                 "200": {"description": "this document", "content": {"application/json": {"schema": {"type": "object"}}}},

@@ -225,16 +225,29 @@ def _center_crop(img: Image.Image, size: int) -> Image.Image:
     the box reduction starts on the region's grid); up to 4:1, the result is scale-then-crop's
     bit for bit.
     """
-    width, height = img.size
-    scale = size / min(width, height)
-    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
-    left, top = (new_w - size) // 2, (new_h - size) // 2
+    (new_w, new_h), (left, top) = _crop_geometry(*img.size, size)
     if new_w * new_h <= MAX_SCALED_AREA * size * size:
         img = img.resize((new_w, new_h), Image.Resampling.BICUBIC, reducing_gap=REDUCING_GAP)
         return img.crop((left, top, left + size, top + size))
-    sx, sy = width / new_w, height / new_h  # source pixels per scaled pixel
-    box = (left * sx, top * sy, (left + size) * sx, (top + size) * sy)
+    box = center_crop_box(*img.size, size)
     return img.resize((size, size), Image.Resampling.BICUBIC, box=box, reducing_gap=REDUCING_GAP)
+
+
+def _crop_geometry(width: int, height: int, size: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Scaled size ``(new_w, new_h)`` (shorter side ``size``) and the crop's top-left ``(left, top)``
+    in it, pixels."""
+    scale = size / min(width, height)
+    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    return (new_w, new_h), ((new_w - size) // 2, (new_h - size) // 2)
+
+
+def center_crop_box(width: int, height: int, size: int = INPUT_SIZE) -> tuple[float, float, float, float]:
+    """The region ``(left, top, right, bottom)``, in pixels of the decoded (EXIF-oriented)
+    ``width`` x ``height`` image, that the centre crop to ``size`` covers: the square of side
+    ``min(width, height)`` in the middle, up to rounding of the scaled size."""
+    (new_w, new_h), (left, top) = _crop_geometry(width, height, size)
+    sx, sy = width / new_w, height / new_h  # source pixels per scaled pixel
+    return (left * sx, top * sy, (left + size) * sx, (top + size) * sy)
 
 
 def resize_to_input(img: Image.Image, size: int = INPUT_SIZE, mode: str = "center_crop") -> Image.Image:

@@ -220,8 +220,9 @@ def _png_findings(img: Image.Image) -> list[Finding]:
         text = _as_text(value)
         if key in PNG_AI_KEYS:
             says, tool = "ai", PNG_AI_KEYS[key]
-            if key in ("prompt", "workflow") and not _COMFY_RE.search(text):
-                says, tool = tool_says(text)
+            if (key in ("prompt", "workflow") and not _COMFY_RE.search(text)) or (
+                    key == "parameters" and not _A1111_RE.search(text)):
+                says, tool = tool_says(text)  # a generic key without the generator's own format
             found.append(Finding("png_text", says, f"png:{key}", _clip(text), tool))
         elif key in PNG_SOFTWARE_KEYS:
             says, tool = tool_says(text)

@@ -17,10 +17,11 @@ import numpy as np
 
 from backend.cache import ResultCache, image_key
 from backend.config import decode_limits
-from backend.inference import Batcher, Detector, load_detector
+from backend.explain import Explanation, occlusion_map
+from backend.inference import Batcher, Detector, QueueFull, load_detector
 from backend.memory import TRIM_AFTER_BYTES, DecodeBudget, release_free_memory, tune_allocator
 from backend.model_card import ModelCard, ModelError
-from backend.preprocessing import decode_opened, decoded_bytes, open_image, to_model_input
+from backend.preprocessing import center_crop_box, decode_opened, decoded_bytes, open_image, to_model_input
 from backend.provenance import extract_dicts
 
 log = logging.getLogger("shinsaku")
@@ -46,6 +47,23 @@ class Verdict:
     evidence: tuple[dict[str, Any], ...] = ()
 
 
+class ExplainBusy(QueueFull):
+    """Another explanation held the explain slot for ``REQUEST_TIMEOUT_S`` (HTTP 503 busy)."""
+
+
+@dataclass(frozen=True)
+class Explained:
+    """``Service.explain``'s answer: the ``Explanation``, the decoded image's ``(width, height)``
+    and the centre crop's source box ``(left, top, right, bottom)`` in its pixels, the image bytes'
+    sha256 and their provenance evidence."""
+
+    explanation: Explanation
+    image_size: tuple[int, int]
+    crop_box: tuple[float, float, float, float]
+    image_sha256: str
+    evidence: tuple[dict[str, Any], ...]
+
+
 class Service:
     """Loads the model (optionally in the background) and judges images.
 
@@ -66,6 +84,7 @@ class Service:
         self.budget = DecodeBudget(config["DECODE_BUDGET_BYTES"])
         self._preparing = 0
         self._lock = threading.Lock()
+        self._explaining = threading.Semaphore(1)
         self._ready = threading.Event()
         tune_allocator()
 
@@ -116,16 +135,45 @@ class Service:
             backend.preprocessing.ImageError subclasses: the image cannot be judged.
             backend.memory.BudgetTimeout: the budget stayed in use (HTTP 503 busy).
         """
+        return self.decode_input(data, card)[0]
+
+    def decode_input(self, data: bytes, card: ModelCard) -> tuple[np.ndarray, tuple[int, int]]:
+        """``model_input`` and the decoded (EXIF-oriented) image's ``(width, height)`` in pixels.
+        Raises as ``model_input``."""
         img = open_image(data, limits=self.limits)
         cost = decoded_bytes(img)
         with self.budget.hold(cost, timeout=self.config["REQUEST_TIMEOUT_S"]):
             try:
-                x = to_model_input(decode_opened(img), card.size, card.resize)
+                rgb = decode_opened(img)
+                size = rgb.size
+                x = to_model_input(rgb, card.size, card.resize)
             finally:
                 del img
         if cost >= TRIM_AFTER_BYTES:
             release_free_memory()
-        return x
+        return x, size
+
+    def explain(self, data: bytes) -> Explained:
+        """Occlusion-sensitivity heat map (``backend.explain``) of one image, its evidence and where
+        the model's centre crop lies in the image. One explanation runs at a time (it takes
+        ``GRID**2 + 1`` inferences); another waits up to ``REQUEST_TIMEOUT_S`` seconds.
+
+        Raises:
+            ModelUnavailable: the model is not ready.
+            backend.preprocessing.ImageError subclasses, backend.memory.BudgetTimeout: as ``model_input``.
+            ExplainBusy: another explanation kept the slot for ``REQUEST_TIMEOUT_S`` (HTTP 503 busy).
+            backend.model_card.ModelError: the model's output was malformed.
+        """
+        card, _ = self.require_model()
+        x, size = self.decode_input(data, card)
+        if not self._explaining.acquire(timeout=self.config["REQUEST_TIMEOUT_S"]):
+            raise ExplainBusy("another explanation is running; retry later")
+        try:
+            explanation = occlusion_map(self.detector.predict, x)
+        finally:
+            self._explaining.release()
+        return Explained(explanation, size, center_crop_box(*size, card.size), image_key(data),
+                         tuple(extract_dicts(data)))
 
     def _submit(self, data: bytes, card: ModelCard, batcher: Batcher) -> tuple[str, Any, bytes]:
         """Cache lookup, else decode + preprocess + queue: ``(key, probability float or Future, data)``."""

@@ -24,7 +24,7 @@ def test_document_served(live_server):
     response = requests.get(f"{live_server}/v1/openapi.json", timeout=5)
     assert response.status_code == 200 and response.json() == build_document()
     assert set(response.json()["paths"]) == {"/v1/health", "/v1/model", "/v1/classify", "/v1/classify/batch",
-                                             "/v1/openapi.json"}
+                                             "/v1/explain", "/v1/openapi.json"}
 
 
 @schema.parametrize()

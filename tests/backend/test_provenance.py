@@ -29,8 +29,9 @@ def test_comfyui_prompt_and_workflow_png(compressed):
     assert found["png:prompt"].tool == "ComfyUI"
 
 
-def test_a_prompt_key_without_comfyui_graph_is_not_taken_for_ai():
-    assert by_source(pi.png_with_text({"prompt": "a note about the drawing"}))["png:prompt"].says == "unknown"
+@pytest.mark.parametrize("key", ["prompt", "parameters"])
+def test_a_generic_key_without_the_generators_format_is_not_taken_for_ai(key):
+    assert by_source(pi.png_with_text({key: "a note about the drawing"}))[f"png:{key}"].says == "unknown"
 
 
 def test_novelai_software_and_comment():
@@ -112,9 +113,11 @@ def test_not_an_image_gives_no_findings(data):
 
 
 def test_huge_text_chunk_is_cut():
-    data = pi.png_with_text({"parameters": "x" * 8_000_000 + pi.A1111})
+    data = pi.png_with_text({"parameters": pi.A1111 + "x" * 8_000_000})
     (f,) = extract(data)
     assert f.says == "ai" and len(f.excerpt) <= provenance.EXCERPT_CHARS
+    (f,) = extract(pi.png_with_text({"parameters": "x" * 8_000_000 + pi.A1111}))
+    assert f.says == "unknown"  # only the first MAX_TEXT_CHARS are read
 
 
 def _png_with_raw_chunk(kind: bytes, body: bytes) -> bytes:
