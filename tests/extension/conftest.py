@@ -88,6 +88,8 @@ def _write_pages(root: Path, f: dict[str, str], data_url: str, cdn_url: str) -> 
   <img id="cdnimg" class="art" src="{cdn_url}/{f['cdn']}" alt="from another host">
   <img id="nocors" class="art" src="{cdn_url}/{f['nocors']}" alt="unreadable for the extension">
   <img id="tiny" src="{f['tiny']}" style="width:64px;height:64px" alt="tiny">
+  <img id="strip" class="art" src="{f['strip']}" alt="a 16384 x 1 strip stretched by CSS">
+  <img id="band" class="art" src="{f['band']}" alt="a 4000 x 40 band (100:1) stretched by CSS">
   <div style="display:none"><img id="hidden1" class="art" src="{f['hidden1']}" alt="hidden 1"></div>
   <img id="hidden2" class="art" src="{f['hidden2']}" style="visibility:hidden" alt="hidden 2">
 </div>
@@ -143,8 +145,12 @@ def gallery(tmp_path_factory) -> Gallery:
             dest = root / "img" / f"{i:02d}-{name}{ext}"
             shutil.copyfile(src, dest)
         files[name] = f"img/{dest.name}"
-    # A data: URL image (read by the content script, not fetched by the background).
+    # Page tricks: images the backend refuses (beyond 50:1, or 1 px high) shown 200 x 200 by CSS.
     from PIL import Image
+    for name, size in (("strip", (16384, 1)), ("band", (4000, 40))):
+        Image.new("RGB", size, (180, 40, 90)).save(root / "img" / f"{name}.png")
+        files[name] = f"img/{name}.png"
+    # A data: URL image (read by the content script, not fetched by the background).
     buf = io.BytesIO()
     Image.open(_pick_images(18)[17]).convert("RGB").resize((256, 256)).save(buf, "PNG")
     data_url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()

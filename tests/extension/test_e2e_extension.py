@@ -199,7 +199,7 @@ def test_auto_labelling_badges_every_qualifying_image(browser, gallery, live_bac
         badge = next(b for b in unreadable["badges"] if b["url"] == srcs["nocors"])
         assert badge["state"] == "error" and "could not check" in badge["alt"], badge
         shown = {b["url"] for b in state["badges"]}
-        for name in ("tiny", "hidden1", "hidden2"):
+        for name in ("tiny", "hidden1", "hidden2", "strip", "band"):
             assert gallery.url(gallery.files[name]) not in shown, f"{name} must not get a badge"
         assert gallery.url(gallery.files["belowfold"]) not in shown, "far below the fold: not checked yet"
         screenshot(page, "extension-e2e-gallery.png")

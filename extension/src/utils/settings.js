@@ -3,6 +3,8 @@
  */
 
 export const BADGE_POSITIONS = Object.freeze(['top-left', 'top-right', 'bottom-left', 'bottom-right']);
+/** Loopback hosts: the backend's, and the ones the extension always holds `http://` access to. */
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
 
 /** Defaults; stored in `storage.local` under the same keys. */
 export const DEFAULT_SETTINGS = Object.freeze({
@@ -24,7 +26,7 @@ export function isLocalBackendUrl(url) {
   try {
     const u = new URL(url);
     if (!/^https?:$/.test(u.protocol)) return false;
-    return ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+    return LOOPBACK_HOSTS.includes(u.hostname);
   } catch {
     return false;
   }
@@ -60,12 +62,29 @@ export function siteSchemePatterns(host) {
 }
 
 /**
- * Match pattern covering a site (http and https, any path), as requested from the user.
+ * Match pattern for a site's permission request: only the scheme the site uses (a page on
+ * `http://127.0.0.1` needs no `https` access), or both when the scheme is not known.
  * @param {string} host hostname
- * @returns {string}
+ * @param {string} [protocol] `'http:'` or `'https:'`; anything else: both schemes
+ * @returns {string} e.g. `https://www.pixiv.net/*`
  */
-export function sitePattern(host) {
-  return `*://${host}/*`;
+export function sitePattern(host, protocol) {
+  const scheme = protocol === 'http:' || protocol === 'https:' ? protocol.slice(0, -1) : '*';
+  return `${scheme}://${host}/*`;
+}
+
+/**
+ * The scheme a site entered in the options is used with: the one typed (`https://…`), else
+ * `http:` for loopback hosts and `https:` for the rest (what art sites serve).
+ * @param {string} input what the user typed
+ * @returns {'http:'|'https:'|null} null when the input is not a site
+ */
+export function siteProtocolFromInput(input) {
+  const host = siteFromInput(input);
+  if (!host) return null;
+  const typed = /^\s*(https?):\/\//i.exec(input);
+  if (typed) return `${typed[1].toLowerCase()}:`;
+  return LOOPBACK_HOSTS.includes(host) ? 'http:' : 'https:';
 }
 
 /**

@@ -1,9 +1,39 @@
 /**
  * Size and visibility filter for images worth checking. Pure, unit-tested.
+ *
+ * Two sizes count: the rendered one (CSS px on the page, the user's minimum) and the natural
+ * one (the image's own pixels), which a page cannot fake with CSS. An image whose own pixels the
+ * backend would refuse (backend/limits.json: side, pixels, aspect ratio) is never sent.
  */
+
+import limits from '../../../backend/limits.json' with { type: 'json' };
 
 /** Default minimum rendered size, px (both sides). */
 export const DEFAULT_MIN_SIZE_PX = 96;
+/** Smallest natural side sent, px: below it the image is an icon or a pixel stretched by CSS. */
+export const MIN_NATURAL_SIDE_PX = 32;
+/** Longest side over the shortest the backend judges (422 `extreme_aspect_ratio` beyond). */
+export const MAX_ASPECT_RATIO = limits.max_aspect_ratio;
+/** Largest natural side the backend decodes, px (413 beyond). */
+export const MAX_SIDE_PX = limits.max_side;
+/** Largest natural size the backend decodes, pixels (width x height; 413 beyond). */
+export const MAX_PIXELS = limits.max_pixels;
+
+/**
+ * What is wrong with an image's natural (intrinsic) size for the backend, if anything.
+ * @param {number} naturalWidth px; 0 while the image has not loaded
+ * @param {number} naturalHeight px
+ * @returns {null|'not-loaded'|'natural-too-small'|'too-large'|'extreme-aspect'} null when fine
+ */
+export function naturalSizeProblem(naturalWidth, naturalHeight) {
+  const w = Number(naturalWidth);
+  const h = Number(naturalHeight);
+  if (!(w > 0) || !(h > 0)) return 'not-loaded';
+  if (Math.min(w, h) < MIN_NATURAL_SIDE_PX) return 'natural-too-small';
+  if (Math.max(w, h) > MAX_SIDE_PX || w * h > MAX_PIXELS) return 'too-large';
+  if (Math.max(w, h) / Math.min(w, h) > MAX_ASPECT_RATIO) return 'extreme-aspect';
+  return null;
+}
 
 /**
  * Whether a rendered image is big enough to check.
@@ -32,13 +62,18 @@ export function isHiddenStyle(style) {
 
 /**
  * Decide whether an image qualifies for a badge.
- * @param {{width: number, height: number, hidden: boolean}} info rendered size (px) and
- *   whether the image or an ancestor is hidden
+ * @param {{width: number, height: number, hidden: boolean, naturalWidth?: number,
+ *   naturalHeight?: number}} info rendered size (px), whether the image or an ancestor is
+ *   hidden, and the natural size (px; checked when given, 0 while not loaded)
  * @param {number} [minSize=96] px
- * @returns {{ok: boolean, reason?: 'hidden'|'too-small'}}
+ * @returns {{ok: boolean, reason?: 'hidden'|'too-small'|'not-loaded'|'natural-too-small'|'too-large'|'extreme-aspect'}}
  */
 export function qualifies(info, minSize = DEFAULT_MIN_SIZE_PX) {
   if (info.hidden) return { ok: false, reason: 'hidden' };
   if (!isBigEnough(info.width, info.height, minSize)) return { ok: false, reason: 'too-small' };
+  if (info.naturalWidth !== undefined || info.naturalHeight !== undefined) {
+    const problem = naturalSizeProblem(info.naturalWidth, info.naturalHeight);
+    if (problem) return { ok: false, reason: problem };
+  }
   return { ok: true };
 }

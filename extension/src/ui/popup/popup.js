@@ -11,6 +11,7 @@ import { MSG } from '../../utils/messages.js';
 import { normalizeSettings, sitePattern } from '../../utils/settings.js';
 import { STATE_NAME, stateCss } from '../../utils/states.js';
 import { download } from '../download.js';
+import { SWITCH, switchSiteOff, switchSiteOn } from './site-switch.js';
 
 const $ = (id) => document.getElementById(id);
 let lastResults = [];
@@ -37,39 +38,39 @@ async function showStatus() {
 
 async function setupSwitch(tab) {
   const toggle = $('auto-toggle');
-  let host = '';
+  let site = null;
   try {
     const u = new URL(tab.url);
-    if (/^https?:$/.test(u.protocol)) host = u.hostname;
+    if (/^https?:$/.test(u.protocol)) site = { host: u.hostname, protocol: u.protocol };
   } catch {
     /* no URL (no tabs permission on this page) */
   }
-  if (!host) {
+  if (!site) {
     toggle.disabled = true;
     $('site-host').textContent = 'this page';
     $('site-note').textContent = 'Open a web page to switch auto-labelling on.';
     return;
   }
-  $('site-host').textContent = host;
+  $('site-host').textContent = site.host;
   const settings = normalizeSettings(await ext.storage.local.get(null));
-  toggle.checked = settings.sites.includes(host) &&
-    (await ext.permissions.contains({ origins: [`${new URL(tab.url).protocol}//${host}/*`] }));
-  toggle.addEventListener('change', async () => {
-    const current = normalizeSettings(await ext.storage.local.get(null)).sites;
-    if (toggle.checked) {
-      // Must run in the click's user gesture: ask for this one site only.
-      const granted = await ext.permissions.request({ origins: [sitePattern(host)] });
-      if (!granted) {
-        toggle.checked = false;
-        $('site-note').textContent = 'Permission not granted.';
-        return;
-      }
-      await ext.storage.local.set({ sites: [...new Set([...current, host])] });
-      $('site-note').textContent = 'Auto-labelling on.';
-    } else {
-      await ext.storage.local.set({ sites: current.filter((h) => h !== host) });
-      $('site-note').textContent = 'Auto-labelling off.';
-    }
+  toggle.checked = settings.sites.includes(site.host) &&
+    (await ext.permissions.contains({ origins: [sitePattern(site.host, site.protocol)] }));
+  const notes = { [SWITCH.ON]: 'Auto-labelling on.', [SWITCH.OFF]: 'Auto-labelling off.',
+    [SWITCH.DENIED]: 'Permission not granted.', [SWITCH.PENDING]: 'Waiting for your answer to the browser…' };
+  const io = {
+    request: (p) => ext.permissions.request(p),
+    getSites: async () => normalizeSettings(await ext.storage.local.get(null)).sites,
+    setSites: (sites) => ext.storage.local.set({ sites }),
+    show: (state) => {
+      toggle.checked = state === SWITCH.ON;
+      toggle.disabled = state === SWITCH.PENDING;
+      toggle.dataset.state = state;
+      $('site-note').textContent = notes[state];
+    },
+  };
+  toggle.addEventListener('change', () => {
+    if (toggle.checked) switchSiteOn(site, io);
+    else switchSiteOff(site, io);
   });
 }
 
