@@ -83,10 +83,18 @@ function main() {
     );
   }
 
-  /** Qualification of one image: {ok, reason, url}. */
-  function describe(img) {
+  /**
+   * Qualification of one image: {ok, reason, url}.
+   * @param {HTMLImageElement} img
+   * @param {{unloaded?: boolean}} [opts] unloaded: also accept an image not loaded yet (a page
+   *   scan's `loading=lazy` images; auto mode waits for their `load` event instead)
+   */
+  function describe(img, { unloaded = false } = {}) {
     const r = img.getBoundingClientRect();
-    const q = qualifies({ width: r.width, height: r.height, hidden: isHidden(img) }, settings.minSize);
+    // Natural size too: CSS can stretch a 16384 x 1 strip or a 1 px image to any rendered size.
+    let q = qualifies({ width: r.width, height: r.height, hidden: isHidden(img),
+      naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight }, settings.minSize);
+    if (unloaded && q.reason === 'not-loaded') q = { ok: true };
     return { ...q, url: q.ok ? imageUrl(img) : null };
   }
 
@@ -279,7 +287,7 @@ function main() {
     decisions.reload().catch(() => {});
     const jobs = [];
     for (const img of findImages()) {
-      const d = describe(img);
+      const d = describe(img, { unloaded: true });
       if (d.ok && d.url) jobs.push(classifyImage(img, d.url));
     }
     const results = await Promise.all(jobs);

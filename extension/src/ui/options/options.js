@@ -2,7 +2,7 @@
  * Options page: backend URL, token, badge position, minimum size, human badges, sites.
  */
 import { ext } from '../../utils/api.js';
-import { DEFAULT_SETTINGS, isLocalBackendUrl, normalizeSettings, siteFromInput, sitePattern } from '../../utils/settings.js';
+import { DEFAULT_SETTINGS, isLocalBackendUrl, normalizeSettings, siteFromInput, sitePattern, siteProtocolFromInput, siteSchemePatterns } from '../../utils/settings.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -28,7 +28,7 @@ function renderSites(sites) {
       const s = await load();
       await ext.storage.local.set({ sites: s.sites.filter((h) => h !== host) });
       // Give the site access back (fails harmlessly for always-granted loopback hosts).
-      await ext.permissions.remove({ origins: [sitePattern(host)] }).catch(() => {});
+      for (const pattern of siteSchemePatterns(host)) await ext.permissions.remove({ origins: [pattern] }).catch(() => {});
       renderSites((await load()).sites);
     });
     li.append(b);
@@ -66,9 +66,11 @@ async function init() {
 
   $('add-site').addEventListener('submit', async (e) => {
     e.preventDefault();
-    const host = siteFromInput($('new-site').value);
+    const input = $('new-site').value;
+    const host = siteFromInput(input);
     if (!host) return;
-    const granted = await ext.permissions.request({ origins: [sitePattern(host)] });
+    // First call of the submit (Firefox needs the user gesture); only the scheme the site uses.
+    const granted = await ext.permissions.request({ origins: [sitePattern(host, siteProtocolFromInput(input))] });
     if (!granted) return;
     const cur = await load();
     await ext.storage.local.set({ sites: [...new Set([...cur.sites, host])] });
