@@ -101,7 +101,7 @@ def test_review_lists_every_image_with_the_backends_answers(review, expected):
             assert "100%" not in card["chip"]
     assert page.evaluate("document.querySelectorAll('#grid .cell img.thumb').length") == len(cards), \
         "thumbnails from the bytes already downloaded"
-    assert page.is_hidden("#disagree-wrap"), "no evidence from the backend yet: no evidence filter"
+    assert page.is_visible("#disagree-wrap"), "the backend sends evidence: the evidence filter is offered"
 
 
 def test_sort_and_filter(review, expected):

@@ -7,7 +7,7 @@
 import { createBackoff, createTtlCache } from '../utils/cache.js';
 import { MAX_IMAGE_BYTES, uploadContentType } from '../utils/bytes.js';
 import { sha256Hex } from '../utils/hash.js';
-import { resultFromResponse } from '../utils/label.js';
+import { explanationFromResponse, resultFromResponse } from '../utils/label.js';
 import { createQueue } from '../utils/queue.js';
 import { STATE } from '../utils/states.js';
 import { makeThumbnail } from './thumbnail.js';
@@ -71,8 +71,18 @@ export function createClassifier({ getSettings, fetchImpl = (...a) => fetch(...a
     return { blob };
   }
 
-  /** POST bytes to the backend; returns a result record. Busy answers are retried, never dropped. */
-  async function postBytes(blob, type) {
+  /** The image's bytes: those read by the content script (`data:`/`blob:` images), else downloaded. */
+  async function blobFor(url, bytes, type) {
+    if (bytes) return { blob: new Blob([bytes], { type: type || '' }) };
+    if (!/^https?:/i.test(url)) return { error: errorResult('unsupported_image', 'Unsupported image URL') };
+    return fetchImage(url);
+  }
+
+  /**
+   * POST bytes to the backend (`path`: /v1/classify or /v1/explain); returns `parse(body)` for a
+   * 200, else an error result. Busy answers are retried, never dropped.
+   */
+  async function postBytes(blob, type, path = '/v1/classify', parse = resultFromResponse) {
     if (blob.size === 0) return errorResult('unsupported_image', 'Empty image');
     if (blob.size > MAX_IMAGE_BYTES) return errorResult('unsupported_image', 'Image too large');
     const { backendUrl, token } = await getSettings();
@@ -85,7 +95,7 @@ export function createClassifier({ getSettings, fetchImpl = (...a) => fetch(...a
       try {
         const headers = { 'Content-Type': uploadContentType(type || blob.type) };
         if (token) headers['X-Shinsaku-Token'] = token;
-        resp = await withTimeout(`${backendUrl}/v1/classify`, { method: 'POST', body: blob, headers, credentials: 'omit' });
+        resp = await withTimeout(`${backendUrl}${path}`, { method: 'POST', body: blob, headers, credentials: 'omit' });
       } catch (e) {
         backoff.fail();
         return errorResult('backend_unreachable', `Backend unreachable at ${backendUrl}`);
@@ -98,7 +108,7 @@ export function createClassifier({ getSettings, fetchImpl = (...a) => fetch(...a
       }
       if (resp.ok) {
         backoff.succeed();
-        return resultFromResponse(body);
+        return parse(body);
       }
       if (resp.status === 503 && waited < BUSY_RETRY_BUDGET_MS) {
         const delay = busyDelayMs(attempt, resp.headers.get('Retry-After'));
@@ -142,15 +152,8 @@ export function createClassifier({ getSettings, fetchImpl = (...a) => fetch(...a
     if (inflight.has(url)) return inflight.get(url);
     const p = queue
       .push(async () => {
-        let blob;
-        if (bytes) blob = new Blob([bytes], { type: type || '' });
-        else {
-          if (!/^https?:/i.test(url)) return errorResult('unsupported_image', 'Unsupported image URL');
-          const got = await fetchImage(url);
-          if (got.error) return got.error;
-          blob = got.blob;
-        }
-        return classifyBlob(blob, type);
+        const got = await blobFor(url, bytes, type);
+        return got.error || classifyBlob(got.blob, type);
       })
       .then((r) => {
         if (r.state !== STATE.ERROR) cache.set(url, r);
@@ -160,6 +163,22 @@ export function createClassifier({ getSettings, fetchImpl = (...a) => fetch(...a
       .finally(() => inflight.delete(url));
     inflight.set(url, p);
     return p;
+  }
+
+  /**
+   * Explain the verdict on the image at `url` (`POST /v1/explain`): heat map, crop, evidence.
+   * Not cached (the card asks once per image and keeps it). Bytes as for {@link classify}.
+   * @param {string} url
+   * @param {{bytes?: Uint8Array, type?: string}} [opts]
+   * @returns {Promise<object>} see label.js `explanationFromResponse`, or an error result
+   */
+  function explain(url, { bytes, type } = {}) {
+    return queue
+      .push(async () => {
+        const got = await blobFor(url, bytes, type);
+        return got.error || postBytes(got.blob, type, '/v1/explain', explanationFromResponse);
+      })
+      .catch((e) => errorResult('internal', String(e && e.message ? e.message : e)));
   }
 
   /**
@@ -184,6 +203,7 @@ export function createClassifier({ getSettings, fetchImpl = (...a) => fetch(...a
 
   return {
     classify,
+    explain,
     status,
     /** The cached result for a URL, without classifying (undefined when none). @param {string} url */
     peek(url) {

@@ -177,6 +177,8 @@ async function onMessage(msg, sender) {
       const { thumbnail, ...forPage } = result; // the page has the image itself
       return forPage;
     }
+    case MSG.EXPLAIN:
+      return classifier.explain(msg.url, msg.bytesB64 ? { bytes: base64ToBytes(msg.bytesB64), type: msg.mime } : {});
     case MSG.STATUS:
       return classifier.status();
     case MSG.TALLY:

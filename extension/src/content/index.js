@@ -11,6 +11,8 @@ import { DEFAULT_SETTINGS, normalizeSettings } from '../utils/settings.js';
 import { qualifies, isHiddenStyle } from '../utils/size.js';
 import { chooseImageUrl, urlFetchMode } from '../utils/srcset.js';
 import { STATE } from '../utils/states.js';
+import { decisionForUserLabel, saveDecision } from '../utils/decisions.js';
+import { createDetailCard } from './card.js';
 import { watchDecisions } from './decisions.js';
 import { Overlay } from './overlay.js';
 
@@ -40,6 +42,16 @@ function main() {
   let rescanTimer = 0;
   let tickTimer = 0;
   const decisions = watchDecisions(() => refreshBadges());
+  const card = createDetailCard(overlay, {
+    explain: (url) => requestClassification(url, MSG.EXPLAIN),
+    status: () => ext.runtime.sendMessage({ type: MSG.STATUS }),
+    // A correction is the person's label in the one local decisions store (never sent anywhere).
+    correct: (url, result, label) => saveDecision(ext.storage.local, location.href, { ...result, url }, decisionForUserLabel(label)),
+  });
+  overlay.onActivate = (img, badge) => {
+    const rec = records.get(img);
+    if (rec) card.open(img, badge, rec.url, rec.result);
+  };
 
   /* ---------- discovery ---------- */
 
@@ -108,10 +120,11 @@ function main() {
     return { bytesB64: bytesToBase64(buf), mime: resp.headers.get('Content-Type') || '' };
   }
 
-  async function requestClassification(url) {
+  /** Ask the background to classify (or, with `type` MSG.EXPLAIN, explain) the image at `url`. */
+  async function requestClassification(url, type = MSG.CLASSIFY) {
     const mode = urlFetchMode(url);
     if (mode === 'unsupported') return { state: STATE.ERROR, error: 'unsupported_image', message: 'Unsupported image URL' };
-    const msg = { type: MSG.CLASSIFY, url };
+    const msg = { type, url };
     if (mode === 'page') {
       try {
         Object.assign(msg, await readPageBytes(url));

@@ -3,6 +3,7 @@
  * page's styles can't reach the badges and the badges don't take part in the page layout.
  * Badges are absolutely positioned over their images and follow them on scroll/resize.
  */
+import { evidenceDisagrees } from '../utils/evidence.js';
 import { badgeText, stateCss } from '../utils/states.js';
 
 /** How long "Locate" flashes an image's outline, ms. */
@@ -13,11 +14,13 @@ const CSS = `
 .badge {
   position: absolute; box-sizing: border-box; max-width: 160px; padding: 2px 7px;
   border-radius: 9px; font: 600 12px/16px system-ui, -apple-system, "Segoe UI", sans-serif;
-  letter-spacing: 0; color: #fff; background: #455a64; white-space: nowrap; pointer-events: none;
+  letter-spacing: 0; color: #fff; background: #455a64; white-space: nowrap; pointer-events: auto;
+  margin: 0; text-align: left; cursor: pointer; appearance: none;
   box-shadow: 0 1px 3px rgba(0,0,0,.45); border: 1px solid rgba(255,255,255,.7); opacity: .95;
 }
 ${stateCss('.badge')}
 .badge[data-decision] { border: 2px solid #fff; outline: 2px solid #1a1a1a; }
+.badge[data-disagrees] { border: 2px dashed #fff; box-shadow: 0 0 0 2px #6a1b9a, 0 1px 3px rgba(0,0,0,.45); }
 .badge.right { transform: translateX(-100%); }
 .badge.bottom { transform: translateY(-100%); }
 .badge.right.bottom { transform: translate(-100%, -100%); }
@@ -45,6 +48,10 @@ export class Overlay {
     this.host = null;
     this.root = null;
     this.frame = 0;
+    /** @type {Set<() => void>} called after every repositioning (the detail card, its heat map) */
+    this.followers = new Set();
+    /** @type {((img: Element, badge: HTMLElement) => void)|null} a badge was clicked or pressed */
+    this.onActivate = null;
   }
 
   ensureHost() {
@@ -76,9 +83,17 @@ export class Overlay {
     this.ensureHost();
     let b = this.badges.get(img);
     if (!b) {
-      b = document.createElement('div');
+      // A button: focusable, and Enter/Space click it; it opens the detail card (card.js).
+      b = document.createElement('button');
+      b.type = 'button';
       b.className = 'badge';
-      b.setAttribute('role', 'img');
+      b.setAttribute('aria-haspopup', 'dialog');
+      b.setAttribute('aria-expanded', 'false');
+      b.addEventListener('click', (e) => {
+        e.preventDefault();
+        e.stopPropagation();
+        this.onActivate?.(img, b);
+      });
       this.root.appendChild(b);
       this.badges.set(img, b);
     }
@@ -94,6 +109,8 @@ export class Overlay {
     else delete b.dataset.error;
     if (decision) b.dataset.decision = decision;
     else delete b.dataset.decision;
+    if (evidenceDisagrees(result)) b.dataset.disagrees = 'true';
+    else delete b.dataset.disagrees;
     this.place(img, b);
   }
 
@@ -156,6 +173,7 @@ export class Overlay {
 
   placeAll() {
     for (const [img, f] of this.flashes) this.placeFlash(img, f);
+    for (const follow of this.followers) follow();
     if (!this.badges.size) return;
     this.ensureHost();
     for (const [img, b] of this.badges) {

@@ -56,6 +56,34 @@ export function resultFromResponse(body) {
 }
 
 /**
+ * Normalise a backend `/v1/explain` answer: the result of {@link resultFromResponse} plus
+ * `heat` (grid x grid numbers in [0, 1], row-major from the top-left), `overlayPng` (base64 PNG
+ * to lay over the crop), `method`, and `crop` `{x, y, width, height, imageWidth, imageHeight}` in
+ * pixels of the EXIF-oriented image. A malformed heat map or crop becomes an error result.
+ * @param {object} body parsed JSON body
+ * @returns {object}
+ */
+export function explanationFromResponse(body) {
+  const r = resultFromResponse(body);
+  if (r.state === STATE.ERROR) return r;
+  const hm = body.heatmap || {};
+  const c = body.crop || {};
+  const grid = hm.heat;
+  const okGrid = Array.isArray(grid) && grid.length > 0 &&
+    grid.every((row) => Array.isArray(row) && row.length === grid.length &&
+      row.every((v) => typeof v === 'number' && v >= 0 && v <= 1));
+  const dims = ['x', 'y', 'width', 'height', 'image_width', 'image_height'];
+  const okCrop = dims.every((k) => typeof c[k] === 'number' && Number.isFinite(c[k]) && c[k] >= 0) && c.width > 0 && c.height > 0;
+  if (!okGrid || !okCrop || typeof hm.overlay_png !== 'string') {
+    return { state: STATE.ERROR, error: 'bad_response', message: 'Malformed explanation' };
+  }
+  return {
+    ...r, heat: grid, overlayPng: hm.overlay_png, method: String(hm.method || ''),
+    crop: { x: c.x, y: c.y, width: c.width, height: c.height, imageWidth: c.image_width, imageHeight: c.image_height },
+  };
+}
+
+/**
  * Count results per state.
  * @param {{state: BadgeState}[]} results
  * @returns {{human: number, ai: number, uncertain: number, error: number, checking: number, total: number}}

@@ -9,6 +9,8 @@ export const MSG = Object.freeze({
   HELLO: 'hello',
   /** content -> background: classify one image `{url, bytesB64?, mime?}`, answered with a result. */
   CLASSIFY: 'classify',
+  /** content -> background: explain one image's verdict `{url, bytesB64?, mime?}` (heat map, evidence, crop). */
+  EXPLAIN: 'explain',
   /** UI -> background: backend health and model description. */
   STATUS: 'status',
   /** UI -> background: the results recorded for a tab `{tabId}`. */

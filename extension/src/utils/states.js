@@ -4,6 +4,7 @@
  * the review page and the tests, so a state looks and reads the same everywhere. Pure.
  */
 import { DECISION_TEXT } from './decisions.js';
+import { evidenceDisagrees, evidenceVerdict } from './evidence.js';
 import { formatProbability } from './format.js';
 
 /** @typedef {'human'|'ai'|'uncertain'|'checking'|'error'} BadgeState */
@@ -57,7 +58,8 @@ export function stateCss(selector) {
 /**
  * Short visible text and full text alternative of a result, with the moderator's decision
  * when there is one.
- * @param {{state: BadgeState, probabilityAi?: number, message?: string, error?: string}} r
+ * When the file's provenance evidence and the model disagree, both are shown (see evidence.js).
+ * @param {{state: BadgeState, probabilityAi?: number, message?: string, error?: string, evidence?: object[]}} r
  * @param {string} [decision] one of DECISIONS
  * @returns {{text: string, alt: string}}
  */
@@ -79,6 +81,11 @@ export function badgeText(r, decision) {
       break;
     default:
       out = { text: 'Error', alt: `Shinsaku: could not check this image (${r.message || r.error || 'unknown error'})` };
+  }
+  if (evidenceDisagrees(r)) {
+    const ai = evidenceVerdict(r.evidence) === 'ai';
+    out.text += ai ? ' · metadata: AI' : ' · metadata: human';
+    out.alt += `; the file's own metadata says ${ai ? 'AI-generated' : 'camera or human-made'}, unlike the model`;
   }
   const d = DECISION_TEXT[decision];
   if (d) {

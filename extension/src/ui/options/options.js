@@ -2,6 +2,9 @@
  * Options page: backend URL, token, badge position, minimum size, human badges, sites.
  */
 import { ext } from '../../utils/api.js';
+import { correctionsCsv, correctionsJson, loadAllDecisions } from '../../utils/corrections.js';
+import { formatProbability } from '../../utils/format.js';
+import { download } from '../download.js';
 import { DEFAULT_SETTINGS, isLocalBackendUrl, normalizeSettings, siteFromInput, sitePattern, siteProtocolFromInput, siteSchemePatterns } from '../../utils/settings.js';
 
 const $ = (id) => document.getElementById(id);
@@ -36,7 +39,36 @@ function renderSites(sites) {
   }
 }
 
+async function renderCorrections() {
+  const records = await loadAllDecisions(ext.storage.local);
+  const body = $('corrections').tBodies[0];
+  body.textContent = '';
+  for (const r of records) {
+    const tr = document.createElement('tr');
+    tr.dataset.sha256 = r.imageSha256 || '';
+    const model = `${r.modelLabel || ''}${typeof r.probabilityAi === 'number' ? ` (${formatProbability(r.probabilityAi)} AI)` : ''}`;
+    for (const text of [new Date(r.at).toLocaleString(), r.imageUrl, model, r.userLabel || r.decision]) {
+      const td = document.createElement('td');
+      td.textContent = text || '';
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  $('corrections-empty').hidden = records.length > 0;
+  return records;
+}
+
 async function init() {
+  renderCorrections();
+  ext.storage.onChanged.addListener((changes, area) => {
+    if (area === 'local' && Object.keys(changes).some((k) => k.startsWith('decisions:'))) renderCorrections();
+  });
+  $('export-corrections-csv').addEventListener('click', async () => {
+    download(correctionsCsv(await loadAllDecisions(ext.storage.local)), 'text/csv', 'shinsaku-corrections.csv');
+  });
+  $('export-corrections-json').addEventListener('click', async () => {
+    download(correctionsJson(await loadAllDecisions(ext.storage.local)), 'application/json', 'shinsaku-corrections.json');
+  });
   const s = await load();
   $('backendUrl').value = s.backendUrl;
   $('token').value = s.token;
