@@ -384,6 +384,19 @@ def extract_dicts(data: bytes) -> list[dict[str, Any]]:
 def disagrees(evidence: list[dict[str, Any]], label: str) -> bool:
     """Whether the evidence contradicts a model ``label``: it says ``ai`` (a generator's statement)
     and the model says ``human``, or it says ``camera`` and the model says ``ai``. ``human_edit``
-    never contradicts (generated images are often edited)."""
-    says = {e.get("says") for e in evidence if not e.get("error")}
+    never contradicts (generated images are often edited); unreadable findings and invalid C2PA
+    signatures do not count. The extension's ``evidenceDisagrees`` (extension/src/utils/evidence.js)
+    applies the same rule."""
+    says = {e.get("says") for e in evidence if not e.get("error") and e.get("valid") is not False}
     return (label == "human" and "ai" in says) or (label == "ai" and "camera" in says and "ai" not in says)
+
+
+def summary(evidence: list[dict[str, Any]]) -> str:
+    """One line for a CSV cell: ``kind (source): says`` joined by ``; `` (``[invalid]`` after an
+    invalid C2PA signature, ``[error]`` after an unreadable source), or ``none``; the extension's
+    exports write the same (``evidenceSummary``)."""
+    if not evidence:
+        return "none"
+    return "; ".join(f"{e.get('kind', 'finding')} ({e.get('source', '')}): {e.get('says', 'unknown')}"
+                     + (" [invalid]" if e.get("valid") is False else "") + (" [error]" if e.get("error") else "")
+                     for e in evidence)

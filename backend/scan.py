@@ -22,11 +22,12 @@ from backend.inference import Detector, load_detector
 from backend.limits import MAX_IMAGE_BYTES
 from backend.model_card import ModelCard, ModelError
 from backend.preprocessing import DecodeLimits, ImageError, decode_image, to_model_input
+from backend.provenance import disagrees, extract_dicts, summary
 from backend.walk import Candidate, FileRefused, collect_files, read_limited
 
 THUMBNAIL_SIDE = 160  # pixels
 DEFAULT_LIMITS = decode_limits(DEFAULTS)  # as ``serve``: pixels, side and aspect ratio of backend/limits.json
-FIELDS = ("path", "label", "probability_ai", "image_sha256", "error", "message")
+FIELDS = ("path", "label", "probability_ai", "image_sha256", "error", "message", "evidence")
 #: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,7 +35,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 @dataclass
 class ScanResult:
     """One file's verdict (``label``, ``probability_ai``) or its ``error`` code and ``message``;
-    ``path`` is printable (see ``backend.walk.display_path``)."""
+    ``path`` is printable (see ``backend.walk.display_path``); ``evidence``: the provenance findings
+    of the file's metadata (``backend.provenance``), None when the file was not read."""
 
     path: str
     label: str | None = None
@@ -43,6 +45,12 @@ class ScanResult:
     error: str | None = None
     message: str | None = None
     thumbnail: str | None = None  # data: URI of a JPEG thumbnail, for the report only
+    evidence: list[dict] | None = None
+
+    @property
+    def disagrees(self) -> bool:
+        """Whether the evidence contradicts the label (``backend.provenance.disagrees``)."""
+        return bool(self.label and self.evidence and disagrees(self.evidence, self.label))
 
 
 def thumbnail_uri(img) -> str:
@@ -66,6 +74,7 @@ def _prepare(candidate: Candidate, card: ModelCard, limits: DecodeLimits, thumbn
     try:
         data = read_limited(candidate.path, max_bytes)
         result.image_sha256 = hashlib.sha256(data).hexdigest()
+        result.evidence = extract_dicts(data)
         img = decode_image(data, limits=limits)
         if thumbnails:
             result.thumbnail = thumbnail_uri(img)
@@ -119,10 +128,12 @@ def csv_cell(value):
 
 
 def write_results(results: list[ScanResult], fmt: str, out, card: ModelCard) -> None:
-    """Write ``results`` (input order) as ``csv`` (formula-escaped cells) or ``json`` to the text
-    stream ``out``."""
+    """Write ``results`` (input order) as ``csv`` (formula-escaped cells; ``evidence`` as a one-line
+    summary) or ``json`` (``evidence`` as the list of findings) to the text stream ``out``."""
     rows = [{k: asdict(r)[k] for k in FIELDS} for r in results]
     if fmt == "csv":
+        for row in rows:
+            row["evidence"] = "" if row["evidence"] is None else summary(row["evidence"])
         writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
         writer.writeheader()
         writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
@@ -139,7 +150,7 @@ def render_report(results: list[ScanResult], card: ModelCard) -> str:
 
     env = Environment(loader=PackageLoader("backend", "templates"), autoescape=select_autoescape(["html"]))
     return env.get_template("report.html").render(results=sort_for_report(results), summary=summarize(results),
-                                                  card=card)
+                                                  card=card, evidence_summary=summary)
 
 
 def run_scan(args: argparse.Namespace) -> int:
