@@ -39,8 +39,9 @@ BATCH_SIZE = 16
 MIN_CHANGE = 1e-6
 #: Probabilities are clipped to [EPS, 1 - EPS] before the logit (float32 resolves ~6e-8 near 1).
 EPS = 1e-7
-#: Overlay opacity at heat 1.0 (0-255).
-OVERLAY_ALPHA = 170
+#: Overlay opacity at heat 1.0 (0-255); opacity grows with the square root of heat, so cells of
+#: moderate importance stay visible next to the strongest one.
+OVERLAY_ALPHA = 190
 #: Overlay colours (RGB): cells whose blurring lowers probability_ai (they looked AI) and raises it.
 AI_COLOUR = (255, 64, 32)
 HUMAN_COLOUR = (32, 128, 255)
@@ -143,10 +144,10 @@ def occlusion_map(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, gr
 
 def overlay_png(explanation: Explanation, size: int) -> bytes:
     """The map as a ``size`` x ``size`` RGBA PNG to lay over the centre crop: cells that pushed
-    towards AI in ``AI_COLOUR``, towards human in ``HUMAN_COLOUR``, opacity ``heat * OVERLAY_ALPHA``
-    (bilinear between cell centres)."""
+    towards AI in ``AI_COLOUR``, towards human in ``HUMAN_COLOUR``, opacity ``sqrt(heat) *
+    OVERLAY_ALPHA`` (bilinear between cell centres)."""
     heat, delta = explanation.heat, explanation.delta
-    alpha = Image.fromarray((heat * OVERLAY_ALPHA).astype(np.uint8), mode="L").resize(
+    alpha = Image.fromarray((np.sqrt(heat) * OVERLAY_ALPHA).astype(np.uint8), mode="L").resize(
         (size, size), Image.Resampling.BILINEAR)
     towards_ai = Image.fromarray(((delta >= 0) * 255).astype(np.uint8), mode="L").resize(
         (size, size), Image.Resampling.BILINEAR)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from ext_helpers import DATA_DIR, WAIT_MS, open_loaded_page, open_review_page, set_settings, shown_probability, sw_eval
+from ext_helpers import (DATA_DIR, WAIT_MS, open_loaded_page, open_review_page, screenshot, set_settings,
+                         shown_probability, sw_eval)
 from PIL import Image, PngImagePlugin
 from review_site import DataHandler, pick_dataset_images
 
@@ -149,6 +150,7 @@ def test_card_opens_with_the_mouse_and_draws_the_heat_map(scanned, card_site):
     assert heat_box["width"] == pytest.approx(side, abs=2) and heat_box["height"] == pytest.approx(side, abs=2)
     assert heat_box["x"] + heat_box["width"] / 2 == pytest.approx(img_box["x"] + img_box["width"] / 2, abs=2)
     assert heat_box["y"] + heat_box["height"] / 2 == pytest.approx(img_box["y"] + img_box["height"] / 2, abs=2)
+    screenshot(page, "card-heatmap.png")
     toggle.click()
     assert page.locator(f"{OVERLAY} .heat").count() == 0
     card.locator(".close").click()

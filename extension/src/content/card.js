@@ -4,7 +4,8 @@
  * "Show what the model looked at" toggle drawing the backend's heat map over the image, and "This
  * label is wrong", which records a correction in the local decisions store (decisions.js; never sent
  * anywhere). It lives in the overlay's shadow root, so page styles cannot reach it; Escape or the
- * close button closes it and gives focus back to the badge.
+ * close button closes it and gives focus back to the badge. The card sits beside the image (below
+ * it when there is no room), so the heat map stays in view.
  */
 import { evidenceDisagrees, evidenceLines } from '../utils/evidence.js';
 import { formatProbability } from '../utils/format.js';
@@ -33,11 +34,11 @@ export const CARD_CSS = `
 .card button:focus-visible, .badge:focus-visible { outline: 3px solid #1565c0; outline-offset: 2px; }
 .card .close { position: absolute; top: 6px; right: 6px; margin: 0; padding: 0 6px; border: 0; background: none; font-size: 18px; }
 .heat { position: absolute; overflow: hidden; pointer-events: none; }
-.heat img { position: absolute; image-rendering: auto; opacity: .85; }
+.heat img { position: absolute; image-rendering: auto; outline: 1px dashed rgba(255,255,255,.9); }
 `;
 
-/** Card offset below the image's top edge, px (clears the badge). */
-const OFFSET_PX = 28;
+/** Gap between the image and its card, and the card and the viewport's edge, px. */
+const GAP_PX = 8;
 
 let modelInfo = null;
 
@@ -188,9 +189,13 @@ export function createDetailCard(overlay, deps) {
     }
     const r = open.img.getBoundingClientRect();
     const h = overlay.host.getBoundingClientRect();
-    const left = Math.max(8, Math.min(r.left, innerWidth - open.el.offsetWidth - 8));
+    // Beside the image when there is room (the heat map stays visible), else below it.
+    const width = open.el.offsetWidth;
+    const beside = r.right + GAP_PX + width <= innerWidth - GAP_PX;
+    const left = beside ? r.right + GAP_PX : Math.max(GAP_PX, Math.min(r.left, innerWidth - width - GAP_PX));
+    const top = beside ? r.top : r.bottom + GAP_PX;
     open.el.style.left = `${Math.round(left - h.left)}px`;
-    open.el.style.top = `${Math.round(r.top + OFFSET_PX - h.top)}px`;
+    open.el.style.top = `${Math.round(top - h.top)}px`;
     if (open.heat && open.explanation?.crop) {
       const style = getComputedStyle(open.img);
       const crop = open.explanation.crop;

@@ -20,7 +20,7 @@ const CSS = `
 }
 ${stateCss('.badge')}
 .badge[data-decision] { border: 2px solid #fff; outline: 2px solid #1a1a1a; }
-.badge[data-disagrees] { border: 2px dashed #fff; box-shadow: 0 0 0 2px #6a1b9a, 0 1px 3px rgba(0,0,0,.45); }
+.badge[data-disagrees] { max-width: 300px; border: 2px dashed #fff; box-shadow: 0 0 0 2px #6a1b9a, 0 1px 3px rgba(0,0,0,.45); }
 .badge.right { transform: translateX(-100%); }
 .badge.bottom { transform: translateY(-100%); }
 .badge.right.bottom { transform: translate(-100%, -100%); }
