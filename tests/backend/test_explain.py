@@ -190,3 +190,15 @@ def test_explain_crop_follows_exif_orientation(client):
 def test_explain_errors_are_json(client, data, ctype, status, code):
     response = client.post("/v1/explain", data=data, content_type=ctype, headers={"Content-Length": str(len(data))})
     assert response.status_code == status and response.is_json and response.json["error"] == code
+
+
+def test_a_second_explanation_waits_then_gets_busy(make_app):
+    application = make_app(REQUEST_TIMEOUT_S=0.2)
+    service = application.extensions["shinsaku"]
+    assert service._explaining.acquire(timeout=1)  # an explanation in progress
+    try:
+        response = application.test_client().post("/v1/explain", data=png(drawing()), content_type="image/png")
+    finally:
+        service._explaining.release()
+    assert response.status_code == 503 and response.json["error"] == "busy" and "Retry-After" in response.headers
+    assert application.test_client().post("/v1/explain", data=png(drawing()), content_type="image/png").status_code == 200
