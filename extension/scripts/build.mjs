@@ -111,6 +111,8 @@ export async function buildBrowser(browser) {
       cpSync(join(root, `src/ui/${page}/${page}.${ext}`), join(out, `ui/${page}/${page}.${ext}`));
     }
   }
+  // UI texts, English and Japanese (WebExtension convention: _locales/<lang>/messages.json).
+  cpSync(join(root, 'src/_locales'), join(out, '_locales'), { recursive: true });
   mkdirSync(join(out, 'icons'), { recursive: true });
   for (const s of [16, 48, 128]) writeFileSync(join(out, 'icons', `icon${s}.png`), iconPng(s));
   writeFileSync(join(out, 'manifest.json'), `${JSON.stringify(manifestFor(browser), null, 2)}\n`);

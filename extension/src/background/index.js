@@ -11,6 +11,7 @@ import { summarize } from '../utils/label.js';
 import { MSG } from '../utils/messages.js';
 import { DEFAULT_SETTINGS, normalizeSettings, siteSchemePatterns } from '../utils/settings.js';
 import { STATE } from '../utils/states.js';
+import { t } from '../utils/i18n.js';
 import { createClassifier } from './classifier.js';
 import { recordedResult, recordResult, resetTally, tallyFor } from './tallies.js';
 
@@ -73,7 +74,7 @@ export async function injectContent(tabId, frameId) {
 
 async function createMenu() {
   await ext.contextMenus.removeAll();
-  ext.contextMenus.create({ id: MENU_ID, title: 'Check this image', contexts: ['image'] }, () => void ext.runtime.lastError);
+  ext.contextMenus.create({ id: MENU_ID, title: t('menuCheckImage'), contexts: ['image'] }, () => void ext.runtime.lastError);
 }
 ext.runtime.onInstalled.addListener(() => {
   createMenu().catch(() => {});

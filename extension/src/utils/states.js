@@ -6,6 +6,7 @@
 import { DECISION_TEXT } from './decisions.js';
 import { evidenceDisagrees, evidenceVerdict } from './evidence.js';
 import { formatProbability } from './format.js';
+import { t } from './i18n.js';
 
 /** @typedef {'human'|'ai'|'uncertain'|'checking'|'error'} BadgeState */
 
@@ -24,13 +25,13 @@ export const LABELS = Object.freeze([STATE.HUMAN, STATE.AI, STATE.UNCERTAIN]);
 /** Final states of a checked image, in the order the UI lists them (most alarming first). */
 export const FINAL_STATES = Object.freeze([STATE.AI, STATE.UNCERTAIN, STATE.HUMAN, STATE.ERROR]);
 
-/** Short names, as in filters and counts. */
+/** Short names, as in filters and counts, in the UI language (`_locales`). */
 export const STATE_NAME = Object.freeze({
-  [STATE.AI]: 'AI',
-  [STATE.UNCERTAIN]: 'Uncertain',
-  [STATE.HUMAN]: 'Human',
-  [STATE.ERROR]: 'Error',
-  [STATE.CHECKING]: 'Checking',
+  [STATE.AI]: t('stateAi'),
+  [STATE.UNCERTAIN]: t('stateUncertain'),
+  [STATE.HUMAN]: t('stateHuman'),
+  [STATE.ERROR]: t('stateError'),
+  [STATE.CHECKING]: t('stateChecking'),
 });
 
 /** Background and text colour of each state (contrast >= 4.5:1 with its text). */
@@ -68,19 +69,19 @@ export function badgeText(r, decision) {
   let out;
   switch (r.state) {
     case STATE.AI:
-      out = { text: `AI ${p}`, alt: `Shinsaku: likely AI-generated (probability AI ${p})` };
+      out = { text: t('badgeAi', p), alt: t('badgeAiAlt', p) };
       break;
     case STATE.HUMAN:
-      out = { text: `Human ${formatProbability(1 - r.probabilityAi)}`, alt: `Shinsaku: likely drawn by a person (probability AI ${p})` };
+      out = { text: t('badgeHuman', formatProbability(1 - r.probabilityAi)), alt: t('badgeHumanAlt', p) };
       break;
     case STATE.UNCERTAIN:
-      out = { text: `Unsure ${p} AI`, alt: `Shinsaku: uncertain (probability AI ${p})` };
+      out = { text: t('badgeUncertain', p), alt: t('badgeUncertainAlt', p) };
       break;
     case STATE.CHECKING:
-      out = { text: 'Checking…', alt: 'Shinsaku: checking this image' };
+      out = { text: t('badgeChecking'), alt: t('badgeCheckingAlt') };
       break;
     default:
-      out = { text: 'Error', alt: `Shinsaku: could not check this image (${r.message || r.error || 'unknown error'})` };
+      out = { text: t('badgeError'), alt: t('badgeErrorAlt', r.message || r.error || t('errorUnknown')) };
   }
   if (evidenceDisagrees(r)) {
     const ai = evidenceVerdict(r.evidence) === 'ai';

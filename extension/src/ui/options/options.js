@@ -2,6 +2,7 @@
  * Options page: backend URL, token, badge position, minimum size, human badges, sites.
  */
 import { ext } from '../../utils/api.js';
+import { localizePage, t } from '../../utils/i18n.js';
 import { correctionsCsv, correctionsJson, loadAllDecisions } from '../../utils/corrections.js';
 import { formatProbability } from '../../utils/format.js';
 import { download } from '../download.js';
@@ -18,7 +19,7 @@ function renderSites(sites) {
   ul.textContent = '';
   if (!sites.length) {
     const li = document.createElement('li');
-    li.textContent = 'None yet.';
+    li.textContent = t('optNoSites');
     ul.append(li);
   }
   for (const host of sites) {
@@ -26,7 +27,7 @@ function renderSites(sites) {
     li.textContent = host;
     const b = document.createElement('button');
     b.type = 'button';
-    b.textContent = 'Remove';
+    b.textContent = t('optRemove');
     b.addEventListener('click', async () => {
       const s = await load();
       await ext.storage.local.set({ sites: s.sites.filter((h) => h !== host) });
@@ -59,6 +60,7 @@ async function renderCorrections() {
 }
 
 async function init() {
+  localizePage(document);
   renderCorrections();
   ext.storage.onChanged.addListener((changes, area) => {
     if (area === 'local' && Object.keys(changes).some((k) => k.startsWith('decisions:'))) renderCorrections();
@@ -81,7 +83,7 @@ async function init() {
     e.preventDefault();
     const url = $('backendUrl').value.trim();
     if (!isLocalBackendUrl(url)) {
-      $('saved').textContent = 'The backend must be on 127.0.0.1 or localhost.';
+      $('saved').textContent = t('optBackendLocalOnly');
       return;
     }
     const next = normalizeSettings({
@@ -93,7 +95,7 @@ async function init() {
       showHuman: $('showHuman').checked,
     });
     await ext.storage.local.set(next);
-    $('saved').textContent = 'Saved.';
+    $('saved').textContent = t('optSaved');
   });
 
   $('add-site').addEventListener('submit', async (e) => {

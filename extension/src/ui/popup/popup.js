@@ -6,6 +6,7 @@
 import { ext } from '../../utils/api.js';
 import { exportCsv as toExportCsv } from '../../utils/export.js';
 import { formatProbability } from '../../utils/format.js';
+import { localizePage, t } from '../../utils/i18n.js';
 import { sortMostLikelyAiFirst } from '../../utils/label.js';
 import { MSG } from '../../utils/messages.js';
 import { normalizeSettings, sitePattern } from '../../utils/settings.js';
@@ -30,9 +31,9 @@ async function showStatus() {
   el.dataset.ok = String(Boolean(s && s.ok));
   if (s && s.ok) {
     const m = s.model || {};
-    el.textContent = `Backend OK: model ${m.name || '?'} ${m.version || ''}`.trim();
+    el.textContent = t('popupBackendOk', m.name || '?', m.version || '').trim();
   } else {
-    el.textContent = (s && s.error) || 'Backend unreachable';
+    el.textContent = (s && s.error) || t('popupBackendUnreachable');
   }
 }
 
@@ -47,16 +48,16 @@ async function setupSwitch(tab) {
   }
   if (!site) {
     toggle.disabled = true;
-    $('site-host').textContent = 'this page';
-    $('site-note').textContent = 'Open a web page to switch auto-labelling on.';
+    $('site-host').textContent = t('popupThisPage');
+    $('site-note').textContent = t('popupOpenWebPage');
     return;
   }
   $('site-host').textContent = site.host;
   const settings = normalizeSettings(await ext.storage.local.get(null));
   toggle.checked = settings.sites.includes(site.host) &&
     (await ext.permissions.contains({ origins: [sitePattern(site.host, site.protocol)] }));
-  const notes = { [SWITCH.ON]: 'Auto-labelling on.', [SWITCH.OFF]: 'Auto-labelling off.',
-    [SWITCH.DENIED]: 'Permission not granted.', [SWITCH.PENDING]: 'Waiting for your answer to the browser…' };
+  const notes = { [SWITCH.ON]: t('switchOn'), [SWITCH.OFF]: t('switchOff'),
+    [SWITCH.DENIED]: t('switchDenied'), [SWITCH.PENDING]: t('switchPending') };
   const io = {
     request: (p) => ext.permissions.request(p),
     getSites: async () => normalizeSettings(await ext.storage.local.get(null)).sites,
@@ -100,15 +101,15 @@ function render(counts, results) {
 
 async function scan(tab) {
   $('scan').disabled = true;
-  $('scan-state').textContent = 'Scanning…';
+  $('scan-state').textContent = t('popupScanning');
   try {
     const { counts, results, pageUrl } = await ext.runtime.sendMessage({ type: MSG.SCAN, tabId: tab.id });
     lastPageUrl = pageUrl || lastPageUrl;
     render(counts, results);
-    $('scan-state').textContent = `${counts.total} image(s) checked.`;
+    $('scan-state').textContent = t('popupChecked', counts.total);
     document.body.dataset.scanned = 'true';
   } catch (e) {
-    $('scan-state').textContent = `Scan failed: ${e.message || e}`;
+    $('scan-state').textContent = t('popupScanFailed', e.message || e);
   } finally {
     $('scan').disabled = false;
   }
@@ -126,6 +127,7 @@ async function openReview(tab) {
 }
 
 async function init() {
+  localizePage(document);
   const style = document.createElement('style');
   style.textContent = stateCss('.lbl');
   document.head.append(style);
