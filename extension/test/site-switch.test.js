@@ -34,7 +34,8 @@ test('the switch is not "on" while the permission prompt is open, and on only on
   assert.equal(await done, true);
   assert.deepEqual(io.shown, [SWITCH.PENDING, SWITCH.ON]);
   assert.deepEqual(io.stored, ['a.example', 'www.pixiv.net']);
-  assert.deepEqual(io.requests, [{ origins: ['https://www.pixiv.net/*'] }], 'only the scheme the site uses');
+  assert.deepEqual(io.requests, [{ origins: ['https://www.pixiv.net/*', 'https://i.pximg.net/*'] }],
+    'only the scheme the site uses, and its image host in the same prompt');
 });
 
 test('a refused or failed prompt leaves the switch off and nothing stored', async () => {

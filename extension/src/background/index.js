@@ -13,6 +13,7 @@ import { DEFAULT_SETTINGS, normalizeSettings, siteSchemePatterns } from '../util
 import { STATE } from '../utils/states.js';
 import { t } from '../utils/i18n.js';
 import { createClassifier } from './classifier.js';
+import { syncRefererRules } from './referer.js';
 import { recordedResult, recordResult, resetTally, tallyFor } from './tallies.js';
 
 const MENU_ID = 'shinsaku-check-image';
@@ -78,10 +79,12 @@ async function createMenu() {
 }
 ext.runtime.onInstalled.addListener(() => {
   createMenu().catch(() => {});
+  syncRefererRules().catch((e) => console.warn('Shinsaku: Referer rules failed', e));
   syncAutoLabel().catch(() => {});
 });
 ext.runtime.onStartup?.addListener(() => {
   createMenu().catch(() => {});
+  syncRefererRules().catch((e) => console.warn('Shinsaku: Referer rules failed', e));
   syncAutoLabel().catch(() => {});
 });
 

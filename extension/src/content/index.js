@@ -15,6 +15,7 @@ import { decisionForUserLabel, saveDecision } from '../utils/decisions.js';
 import { createDetailCard } from './card.js';
 import { watchDecisions } from './decisions.js';
 import { Overlay } from './overlay.js';
+import { createSite } from './site.js';
 
 /** Debounce for rescans after DOM changes, ms. */
 const RESCAN_DEBOUNCE_MS = 250;
@@ -32,6 +33,8 @@ function main() {
   let settings = { ...DEFAULT_SETTINGS };
   let auto = false;
   const overlay = new Overlay();
+  // The site's adapter (src/sites/): larger renditions, what the page declares about a work.
+  const site = createSite(location, document);
   /** @type {WeakMap<Element, {url: string, result: object, at: number, promise?: Promise<object>}>} */
   const records = new WeakMap();
   const seen = new WeakSet();
@@ -184,7 +187,7 @@ function main() {
     const entry = { url, result: { state: STATE.CHECKING }, at: Date.now() };
     records.set(img, entry);
     show(img, url, entry.result);
-    entry.promise = requestClassification(url).then((result) => {
+    entry.promise = site.classify(img, url, (u) => requestClassification(u)).then((result) => {
       if (records.get(img) === entry) {
         entry.result = result;
         entry.at = Date.now();

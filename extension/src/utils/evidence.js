@@ -12,6 +12,7 @@ export const NO_EVIDENCE_TEXT = 'No provenance data found';
 
 const KIND_NAMES = Object.freeze({
   c2pa: 'Content credentials', xmp: 'XMP', png_text: 'PNG', exif: 'EXIF', metadata: 'Metadata',
+  site: 'The site', // what the page declares (src/sites/, e.g. pixiv's AI-generated flag)
 });
 const SAYS_TEXT = Object.freeze({
   ai: 'made by an AI generator', human_edit: 'an editing or painting program', camera: 'a camera', unknown: '',

@@ -5,6 +5,7 @@
  * `permissions.request` inside the click's user gesture, before any await), and the switch shows
  * "on" only once access is granted, never while the browser's prompt is still open.
  */
+import { imageHostPatterns } from '../../sites/registry.js';
 import { sitePattern } from '../../utils/settings.js';
 
 /** What the switch shows. */
@@ -12,6 +13,8 @@ export const SWITCH = Object.freeze({ OFF: 'off', PENDING: 'pending', ON: 'on', 
 
 /**
  * Switch auto-labelling on for one site.
+ * Access is asked for the site and, in the same prompt, for the image hosts its adapter names
+ * (pixiv's i.pximg.net), which the background downloads from.
  * @param {{host: string, protocol: string}} site the page's hostname and protocol (`'https:'`)
  * @param {object} io
  * @param {(p: {origins: string[]}) => Promise<boolean>} io.request `permissions.request`
@@ -22,7 +25,7 @@ export const SWITCH = Object.freeze({ OFF: 'off', PENDING: 'pending', ON: 'on', 
  *   counts as refused
  */
 export function switchSiteOn(site, io) {
-  const asked = io.request({ origins: [sitePattern(site.host, site.protocol)] });
+  const asked = io.request({ origins: [sitePattern(site.host, site.protocol), ...imageHostPatterns(site.host)] });
   io.show(SWITCH.PENDING);
   return asked.then(async (granted) => {
     if (!granted) {
