@@ -11,9 +11,11 @@ switching auto-labelling on goes through the extension's own enabling path (``si
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import subprocess
+import threading
 
 import pytest
 import requests
@@ -24,6 +26,8 @@ from test_e2e_extension import COLLECT_JS, assert_badge_matches_backend, assert_
 
 pytestmark = pytest.mark.e2e
 
+#: The Referer pixiv's image host demands (src/sites/pixiv.js).
+PIXIV_REFERER = "https://www.pixiv.net/"
 VISIBLE = ["plain1", "plain2", "srcset", "picimg", "shadowimg", "dataimg", "cdnimg", "lazy1"]
 LAZY_LOADED = "(w) => { const i = w.document.getElementById('lazy1'); return Boolean(i && i.currentSrc && i.complete); }"
 SETTLED = """(w, urls) => {
@@ -165,6 +169,69 @@ def test_popup_switch_turns_on_only_when_granted_and_asks_only_for_http_on_loopb
         firefox.close_tab(popup)
         firefox.close_tab(tab)
         firefox.set_settings(backendUrl=live_backend, sites=[])
+
+
+class RefererHandler(http.server.BaseHTTPRequestHandler):
+    """An image host with pixiv's rule: 403 unless ``Referer`` is pixiv's. Records each request's
+    Referer in ``server.referers``."""
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        referer = self.headers.get("Referer")
+        self.server.referers.append(referer)
+        if referer != PIXIV_REFERER:
+            self.send_error(403)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(self.server.image)))
+        self.end_headers()
+        self.wfile.write(self.server.image)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def referer_host(gallery):
+    """A local image host enforcing pixiv's Referer rule, reached as ``http://localhost:<port>``
+    (a host the add-on always holds, as the pixiv adapter's host is held once its site is on)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RefererHandler)
+    server.referers, server.image = [], gallery.bytes_for(gallery.url(gallery.files["plain1"]))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server, f"http://localhost:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_referer_rule_reaches_only_the_extensions_own_downloads(firefox, gallery, live_backend, referer_host):
+    server, base = referer_host
+    firefox.set_settings(backendUrl=live_backend, sites=[])
+    rules = firefox.ext("return await browser.declarativeNetRequest.getSessionRules();")
+    pixiv = [r for r in rules if r["condition"].get("requestDomains") == ["i.pximg.net"]]
+    assert len(pixiv) == 1 and pixiv[0]["condition"]["tabIds"] == [-1], rules
+    assert pixiv[0]["action"]["requestHeaders"] == [{"header": "referer", "operation": "set", "value": PIXIV_REFERER}]
+    # The same rule for the local host (the real one names i.pximg.net, which a test can't serve).
+    firefox.ext("""const rule = {...args[0], id: 4242, condition: {...args[0].condition, requestDomains: ['localhost']}};
+                   await browser.declarativeNetRequest.updateSessionRules({addRules: [rule]});""", pixiv[0])
+    try:
+        url = f"{base}/art.png"
+        result = firefox.ext("return await bg.classifier.classify(args[0]);", url)
+        expected = backend_label(live_backend, server.image)
+        assert result["state"] == expected["label"], result
+        assert server.referers[-1] == PIXIV_REFERER
+        # A page showing the same image is not touched by the rule: the host refuses it.
+        tab = firefox.open_tab(gallery.url("gallery.html"))
+        try:
+            firefox.page(tab, "(w, u) => { const i = w.document.createElement('img'); i.id = 'ref'; i.src = u;"
+                              " w.document.body.prepend(i); }", url + "?page")
+            status = firefox.wait_page(tab, "(w) => { const i = w.document.getElementById('ref');"
+                                            " return i.complete && (i.naturalWidth ? 'loaded' : 'refused'); }")
+            assert status == "refused"
+            assert server.referers[-1] != PIXIV_REFERER
+        finally:
+            firefox.close_tab(tab)
+    finally:
+        firefox.ext("await browser.declarativeNetRequest.updateSessionRules({removeRuleIds: [4242]});")
 
 
 def test_backend_down_shows_error_never_human(firefox, gallery, live_backend):
