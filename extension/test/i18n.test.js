@@ -14,12 +14,10 @@ const LOCALES = ['en', 'ja'];
 const messages = Object.fromEntries(LOCALES.map((l) => [l, JSON.parse(readFileSync(join(SRC, '_locales', l, 'messages.json'), 'utf8'))]));
 
 /**
- * Files whose UI texts are still English literals, to be moved to `_locales` (the review page and
- * the badge's detail card). The list may only shrink: a file converted must leave it.
+ * Files whose texts are still English literals: the moderator's decision names and the evidence
+ * wording, which also go into CSV/JSON exports (kept in one language there, like `shinsaku scan`). The list may only shrink: a file converted must leave it.
  */
-const PENDING = new Set(['src/ui/review/review.html', 'src/ui/review/review.js', 'src/ui/review/card.js',
-  'src/ui/review/detail.js', 'src/ui/review/grid.js', 'src/content/card.js', 'src/utils/decisions.js',
-  'src/utils/evidence.js']);
+const PENDING = new Set(['src/utils/decisions.js', 'src/utils/evidence.js']);
 
 function files(dir, exts) {
   const out = [];
@@ -88,7 +86,9 @@ test('no HTML text or title outside _locales (data-i18n on every element with te
 test('no UI text literals in code (textContent, titles, labels go through t())', () => {
   const literal = /\b(textContent|title|alt|placeholder)\s*=\s*(['`"])[^'`"]*\p{L}|setAttribute\(\s*'(aria-label|title|alt)',\s*(['`"])[^'`"]*\p{L}/gu;
   for (const f of sources.filter((p) => p.endsWith('.js') && !PENDING.has(rel(p)))) {
-    const hits = [...readFileSync(f, 'utf8').matchAll(literal)].map((m) => m[0]);
+    // Template expressions and escapes are code, not text: `${name}: ${alt}` is fine, `${n} images` is not.
+    const code = readFileSync(f, 'utf8').replace(/\$\{[^}]*\}/g, '').replace(/\\[a-z]/g, '');
+    const hits = [...code.matchAll(literal)].map((m) => m[0]);
     assert.deepEqual(hits, [], `${rel(f)} writes UI text without t()`);
   }
   for (const p of PENDING) assert.ok(sources.some((f) => rel(f) === p), `${p} no longer exists: drop it from PENDING`);

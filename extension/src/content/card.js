@@ -9,6 +9,7 @@
  */
 import { evidenceDisagrees, evidenceLines } from '../utils/evidence.js';
 import { formatProbability } from '../utils/format.js';
+import { t } from '../utils/i18n.js';
 import { STATE, STATE_NAME, badgeText } from '../utils/states.js';
 import { contentBox, cropRect } from '../utils/heatmap.js';
 
@@ -62,16 +63,15 @@ export function createDetailCard(overlay, deps) {
 
   function bandText(model) {
     const band = model && Array.isArray(model.uncertain_band) ? model.uncertain_band : null;
-    if (!band) return 'When the probability falls in the detector\'s uncertain band it says "uncertain": it cannot tell reliably there.';
-    return `From ${formatProbability(band[0])} to ${formatProbability(band[1])} the detector says "uncertain": ` +
-      'in that range it cannot tell reliably, so it does not call the image either way.';
+    if (!band) return t('cardBandUnknown');
+    return t('cardBand', formatProbability(band[0]), formatProbability(band[1]));
   }
 
   function verdictTitle(result) {
-    if (result.state === STATE.AI) return 'Likely AI-generated';
-    if (result.state === STATE.HUMAN) return 'Likely drawn by a person';
-    if (result.state === STATE.UNCERTAIN) return 'Uncertain';
-    return STATE_NAME[result.state] || 'Not checked';
+    if (result.state === STATE.AI) return t('cardLikelyAi');
+    if (result.state === STATE.HUMAN) return t('cardLikelyHuman');
+    if (result.state === STATE.UNCERTAIN) return t('stateUncertain');
+    return STATE_NAME[result.state] || t('cardNotChecked');
   }
 
   function render(result) {
@@ -83,29 +83,29 @@ export function createDetailCard(overlay, deps) {
     card.dataset.state = result.state;
     const title = el('h2', { id: 'shinsaku-card-title', tabIndex: -1 }, verdictTitle(result));
     const close = el('button', { type: 'button', className: 'close' }, '×');
-    close.setAttribute('aria-label', 'Close');
+    close.setAttribute('aria-label', t('cardClose'));
     close.addEventListener('click', () => closeCard());
     card.append(close, title);
     if (typeof result.probabilityAi === 'number') {
-      card.append(el('p', { className: 'prob' }, `Probability that it is AI-generated: ${formatProbability(result.probabilityAi)}`));
+      card.append(el('p', { className: 'prob' }, t('cardProbability', formatProbability(result.probabilityAi))));
       const band = el('p', { className: 'note band' }, bandText(modelInfo));
       card.append(band);
       if (!modelInfo) deps.status().then((s) => { modelInfo = s && s.model; band.textContent = bandText(modelInfo); }).catch(() => {});
     } else {
       card.append(el('p', {}, badgeText(result).alt));
     }
-    card.append(el('h3', {}, 'Provenance (the file\'s own metadata)'));
+    card.append(el('h3', {}, t('cardProvenance')));
     const list = el('ul', { className: 'evidence' });
     for (const line of evidenceLines(result.evidence)) list.append(el('li', {}, line));
     card.append(list);
     if (!Array.isArray(result.evidence) || !result.evidence.length) {
-      card.append(el('p', { className: 'note' }, 'Absent metadata proves nothing: many sites strip it.'));
+      card.append(el('p', { className: 'note' }, t('cardNoMetadataNote')));
     }
     if (evidenceDisagrees(result)) {
-      card.append(el('p', { className: 'disagree' }, 'The metadata and the model disagree: the maker\'s own statement is usually the stronger evidence.'));
+      card.append(el('p', { className: 'disagree' }, t('cardDisagree')));
     }
     if (result.state !== STATE.ERROR && result.state !== STATE.CHECKING) {
-      const toggle = el('button', { type: 'button', className: 'heat-toggle' }, 'Show what the model looked at');
+      const toggle = el('button', { type: 'button', className: 'heat-toggle' }, t('cardShowHeat'));
       toggle.setAttribute('aria-pressed', 'false');
       const heatStatus = el('p', { className: 'note heat-status' });
       heatStatus.setAttribute('role', 'status');
@@ -117,11 +117,11 @@ export function createDetailCard(overlay, deps) {
   }
 
   function correctionControls(result) {
-    const wrong = el('button', { type: 'button', className: 'wrong' }, 'This label is wrong');
+    const wrong = el('button', { type: 'button', className: 'wrong' }, t('cardWrong'));
     const choices = el('div', { className: 'choices', hidden: true });
     const saved = el('p', { className: 'note saved' });
     saved.setAttribute('role', 'status');
-    const options = [['human', 'It was drawn by a person'], ['ai', 'It is AI-generated']]
+    const options = [['human', t('cardIsHuman')], ['ai', t('cardIsAi')]]
       .filter(([label]) => label !== result.state);
     for (const [label, text] of options) {
       const b = el('button', { type: 'button', className: 'choice' }, text);
@@ -129,10 +129,10 @@ export function createDetailCard(overlay, deps) {
       b.addEventListener('click', async () => {
         try {
           await deps.correct(open.url, open.result, label);
-          saved.textContent = `Correction saved on this device (${label === 'ai' ? 'AI-generated' : 'drawn by a person'}).`;
+          saved.textContent = (label === 'ai' ? t('cardSavedAi') : t('cardSavedHuman'));
           saved.dataset.saved = label;
         } catch (e) {
-          saved.textContent = `Could not save: ${e.message || e}`;
+          saved.textContent = t('cardSaveFailed', e.message || e);
         }
       });
       choices.append(b);
@@ -157,7 +157,7 @@ export function createDetailCard(overlay, deps) {
     }
     toggle.setAttribute('aria-pressed', 'true');
     if (!current.explanation) {
-      status.textContent = 'Working out which regions mattered…';
+      status.textContent = t('cardHeatWorking');
       toggle.disabled = true;
       current.explanation = await deps.explain(current.url).catch((e) => ({ state: STATE.ERROR, message: String(e.message || e) }));
       toggle.disabled = false;
@@ -165,7 +165,7 @@ export function createDetailCard(overlay, deps) {
     }
     const ex = current.explanation;
     if (ex.state === STATE.ERROR) {
-      status.textContent = `No heat map: ${ex.message || ex.error}`;
+      status.textContent = t('cardHeatFailed', ex.message || ex.error);
       toggle.setAttribute('aria-pressed', 'false');
       current.explanation = undefined;
       return;
@@ -176,7 +176,7 @@ export function createDetailCard(overlay, deps) {
     heat.append(el('img', { src: `data:image/png;base64,${ex.overlayPng}`, alt: '' }));
     overlay.root.insertBefore(heat, overlay.root.querySelector('.badge, .card')); // under the badges and card
     current.heat = heat;
-    status.textContent = 'Red: regions that pushed towards AI; blue: towards human. Only the centre square the model saw is covered.';
+    status.textContent = t('cardHeatLegend');
     place();
   }
 

@@ -5,6 +5,7 @@
 import { DECISION_TEXT } from '../../utils/decisions.js';
 import { evidenceDisagrees, evidenceSummary } from '../../utils/evidence.js';
 import { formatBand, formatProbability } from '../../utils/format.js';
+import { t } from '../../utils/i18n.js';
 import { badgeText, STATE_NAME } from '../../utils/states.js';
 
 /**
@@ -68,9 +69,9 @@ export function probabilityBar(r, model) {
     m.dataset.state = r.state;
     m.style.left = `${r.probabilityAi * 100}%`;
     bar.append(m);
-    parts.unshift(`probability AI ${formatProbability(r.probabilityAi)}`);
+    parts.unshift(t('revBarProbability', formatProbability(r.probabilityAi)));
   } else {
-    parts.unshift('no probability');
+    parts.unshift(t('revBarNone'));
   }
   bar.setAttribute('aria-label', parts.join('; '));
   return bar;
@@ -100,7 +101,7 @@ export function renderCard(r, { index, decision, model = null, showEvidence = fa
     thumb.alt = '';
   } else {
     thumb = document.createElement('div');
-    thumb.textContent = 'No preview';
+    thumb.textContent = t('revNoPreview');
   }
   thumb.className = 'thumb';
   const line = document.createElement('div');
@@ -121,7 +122,7 @@ export function renderCard(r, { index, decision, model = null, showEvidence = fa
     const ev = document.createElement('div');
     ev.className = 'evidence';
     ev.dataset.disagrees = String(evidenceDisagrees(r));
-    ev.textContent = `Evidence: ${evidenceSummary(r.evidence) || 'not checked'}`;
+    ev.textContent = t('revCardEvidence', evidenceSummary(r.evidence) || t('revNotChecked'));
     cell.append(ev);
   }
   return cell;

@@ -5,6 +5,7 @@
 import { DECISION_TEXT } from '../../utils/decisions.js';
 import { evidenceSummary } from '../../utils/evidence.js';
 import { formatBand, formatProbability } from '../../utils/format.js';
+import { t } from '../../utils/i18n.js';
 import { badgeText } from '../../utils/states.js';
 import { probabilityBar, shortName, stateChip } from './card.js';
 
@@ -17,13 +18,13 @@ export class DetailDialog {
   constructor(dialog, actions) {
     this.dialog = dialog;
     this.$ = (sel) => dialog.querySelector(sel);
-    for (const [decision, t] of Object.entries(DECISION_TEXT)) {
+    for (const [decision, text] of Object.entries(DECISION_TEXT)) {
       const b = document.createElement('button');
       b.type = 'button';
       b.dataset.decision = decision;
-      b.textContent = t.mark;
-      b.setAttribute('aria-label', `Mark as ${t.name} (key ${t.key.toUpperCase()})`);
-      b.setAttribute('aria-keyshortcuts', t.key.toUpperCase());
+      b.textContent = text.mark;
+      b.setAttribute('aria-label', t('revMarkAs', text.name, text.key.toUpperCase()));
+      b.setAttribute('aria-keyshortcuts', text.key.toUpperCase());
       b.addEventListener('click', () => actions.onDecide(decision));
       this.$('.decisions').append(b);
     }
@@ -67,20 +68,21 @@ export class DetailDialog {
     $('.verdict').textContent = badgeText(r, decision?.decision).alt.replace(/^Shinsaku: /, '');
     $('.bar-slot').replaceChildren(probabilityBar(r, model));
     const rows = [
-      ['Probability AI', typeof r.probabilityAi === 'number' ? `${formatProbability(r.probabilityAi)} (${r.probabilityAi.toFixed(4)})` : '—'],
-      ['Uncertain band', model?.uncertain_band ? `${formatBand(model.uncertain_band)} (threshold ${formatProbability(model.threshold)})` : '—'],
-      ['Image URL', r.url],
-      ['Image sha256', r.imageSha256 || '—'],
-      ['Page', pageUrl],
-      ['Model', `${model?.name || ''} ${r.modelVersion || model?.version || ''}`.trim() || '—'],
-      ['Model sha256', r.modelSha256 || model?.sha256 || '—'],
+      ['Probability AI', t('revFieldProbability'), typeof r.probabilityAi === 'number' ? `${formatProbability(r.probabilityAi)} (${r.probabilityAi.toFixed(4)})` : '—'],
+      ['Uncertain band', t('revFieldBand'), model?.uncertain_band ? t('revBandValue', formatBand(model.uncertain_band), formatProbability(model.threshold)) : '—'],
+      ['Image URL', t('revFieldUrl'), r.url],
+      ['Image sha256', t('revFieldSha'), r.imageSha256 || '—'],
+      ['Page', t('revFieldPage'), pageUrl],
+      ['Model', t('revFieldModel'), `${model?.name || ''} ${r.modelVersion || model?.version || ''}`.trim() || '—'],
+      ['Model sha256', t('revFieldModelSha'), r.modelSha256 || model?.sha256 || '—'],
     ];
-    if (r.state === 'error') rows.push(['Error', `${r.error || ''}: ${r.message || ''}`]);
-    if (Array.isArray(r.evidence)) rows.push(['Evidence', evidenceSummary(r.evidence)]);
+    if (r.state === 'error') rows.push(['Error', t('stateError'), `${r.error || ''}: ${r.message || ''}`]);
+    if (Array.isArray(r.evidence)) rows.push(['Evidence', t('revFieldEvidence'), evidenceSummary(r.evidence)]);
     const dl = $('.facts');
-    dl.replaceChildren(...rows.flatMap(([k, v]) => {
+    // Each row: [field id (English, stable for tests and scripts), label in the UI language, value].
+    dl.replaceChildren(...rows.flatMap(([k, label, v]) => {
       const dt = document.createElement('dt');
-      dt.textContent = k;
+      dt.textContent = label;
       const dd = document.createElement('dd');
       dd.textContent = v;
       dd.dataset.field = k;
@@ -90,8 +92,8 @@ export class DetailDialog {
       b.setAttribute('aria-pressed', String(b.dataset.decision === decision?.decision));
     }
     $('.decided').textContent = decision
-      ? `Marked ${DECISION_TEXT[decision.decision].name} on ${new Date(decision.at).toLocaleString()}`
-      : 'No decision yet.';
+      ? t('revMarked', DECISION_TEXT[decision.decision].name, new Date(decision.at).toLocaleString())
+      : t('revNoDecision');
     if (!this.dialog.open) this.dialog.showModal();
   }
 

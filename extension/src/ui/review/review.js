@@ -8,6 +8,7 @@ import { loadDecisions, saveDecision, storageKey } from '../../utils/decisions.j
 import { hasEvidence } from '../../utils/evidence.js';
 import { exportCsv, exportJson } from '../../utils/export.js';
 import { formatBand, formatProbability } from '../../utils/format.js';
+import { localizePage, t } from '../../utils/i18n.js';
 import { MSG } from '../../utils/messages.js';
 import { shortcutAction, stateCounts, visibleResults } from '../../utils/review.js';
 import { FINAL_STATES, STATE_NAME, stateCss } from '../../utils/states.js';
@@ -61,7 +62,7 @@ function update() {
   grid.setItems(state.shown);
   document.body.dataset.shown = String(state.shown.length);
   const decided = Object.keys(state.decisions).length;
-  setStatus(`${state.shown.length} of ${state.results.length} images shown · ${decided} decided`);
+  setStatus(t('revShown', state.shown.length, state.results.length, decided));
   $('export-csv').disabled = $('export-json').disabled = !state.shown.length;
 }
 
@@ -104,7 +105,7 @@ async function locate(index) {
   const r = state.shown[index];
   if (!r) return;
   const reply = await ext.runtime.sendMessage({ type: MSG.LOCATE, tabId, url: r.url }).catch(() => null);
-  const text = reply?.found ? 'Shown and outlined in the page.' : 'Not found in the page (removed or the tab navigated away).';
+  const text = reply?.found ? t('revLocated') : t('revNotFound');
   document.body.dataset.located = reply?.found ? r.url : '';
   if (detail.isOpen) detail.note(text);
   else setStatus(text);
@@ -115,16 +116,16 @@ async function loadModel() {
   const m = s?.ok ? s.model : null;
   state.model = m;
   $('model-info').textContent = m
-    ? `Model ${m.name} ${m.version} · threshold P(AI) ${formatProbability(m.threshold)} · uncertain band ${formatBand(m.uncertain_band)}`
-    : (s?.error || 'Backend unreachable');
+    ? t('revModel', m.name, m.version, formatProbability(m.threshold), formatBand(m.uncertain_band))
+    : (s?.error || t('popupBackendUnreachable'));
 }
 
 async function scan() {
   $('rescan').disabled = true;
-  setStatus('Scanning the page…');
+  setStatus(t('revScanning'));
   const progress = setInterval(async () => {
-    const t = await ext.runtime.sendMessage({ type: MSG.TALLY, tabId }).catch(() => null);
-    if (t) setStatus(`Scanning the page… ${t.counts.total - t.counts.checking} image(s) checked`);
+    const tally = await ext.runtime.sendMessage({ type: MSG.TALLY, tabId }).catch(() => null);
+    if (tally) setStatus(t('revScanProgress', tally.counts.total - tally.counts.checking));
   }, 1000);
   try {
     const reply = await ext.runtime.sendMessage({ type: MSG.SCAN, tabId });
@@ -137,7 +138,7 @@ async function scan() {
     update();
     document.body.dataset.ready = 'true';
   } catch (e) {
-    setStatus(`Scan failed: ${e.message || e} (is the page still open?)`);
+    setStatus(t('revScanFailed', e.message || e));
   } finally {
     clearInterval(progress);
     $('rescan').disabled = false;
@@ -194,9 +195,10 @@ function setupToolbar() {
 }
 
 async function init() {
+  localizePage(document);
   setupToolbar();
   if (!Number.isInteger(tabId)) {
-    setStatus('Open this page from the toolbar button: Review this page.');
+    setStatus(t('revOpenFromToolbar'));
     return;
   }
   await loadModel();
