@@ -13,6 +13,17 @@ FORWARDED = {"train": "training.train", "evaluate": "training.evaluate", "export
 EXIT_OK, EXIT_CONFIG, EXIT_ADDRESS, EXIT_MODEL = 0, 2, 3, 4
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1. Raises ``argparse.ArgumentTypeError`` otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``shinsaku``."""
     parser = argparse.ArgumentParser(prog="shinsaku", description="AI-or-human detector for anime-style images.")
@@ -29,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("-o", "--output", help="results file (default: standard output)")
     scan.add_argument("--report", help="write a self-contained HTML report here")
     scan.add_argument("--batch-size", type=int, default=16, help="images per inference")
+    scan.add_argument("--workers", type=positive_int, default=None,
+                      help="threads reading and decoding images (default: the CPU cores)")
     scan.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     for name, module in FORWARDED.items():
         sub.add_parser(name, help=f"forwarded to {module} (see shinsaku {name} --help)", add_help=False)

@@ -10,8 +10,10 @@ import csv
 import hashlib
 import io
 import json
+import os
 import sys
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -88,17 +90,40 @@ def _prepare(candidate: Candidate, card: ModelCard, limits: DecodeLimits, thumbn
     return result, None
 
 
+def default_workers() -> int:
+    """Decoding threads ``shinsaku scan`` uses by default: the CPU cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def scan_files(files: list[Candidate], detector: Detector, batch_size: int = 16, progress: bool = True,
                thumbnails: bool = False, limits: DecodeLimits = DEFAULT_LIMITS,
-               max_bytes: int = MAX_IMAGE_BYTES) -> list[ScanResult]:
+               max_bytes: int = MAX_IMAGE_BYTES, workers: int = 1) -> list[ScanResult]:
     """Classify ``files`` in batches of ``batch_size`` images; one ``ScanResult`` per candidate, in
-    order. Files over ``max_bytes`` bytes are refused before reading. The progress bar shows only
-    when ``progress`` and standard error is a terminal."""
+    order. Files over ``max_bytes`` bytes are refused before reading.
+
+    Reading, hashing, metadata and decoding run in a pool of ``workers`` threads (Pillow, hashlib and
+    NumPy release the GIL) while the one shared ``detector`` runs the previous batch, so at most two
+    batches of inputs are held (``2 * batch_size`` arrays of ``(3, S, S)`` float32). Batches are the
+    same consecutive ``batch_size`` files whatever ``workers`` is, so results are identical to one
+    worker. The progress bar (images/s) shows only when ``progress`` and standard error is a terminal.
+    """
     card = detector.card
+    size = max(1, batch_size)
+    chunks = [files[start:start + size] for start in range(0, len(files), size)]
     results: list[ScanResult] = []
-    with tqdm(total=len(files), unit="img", disable=None if progress else True, file=sys.stderr) as bar:
-        for start in range(0, len(files), max(1, batch_size)):
-            prepared = [_prepare(c, card, limits, thumbnails, max_bytes) for c in files[start:start + batch_size]]
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="shinsaku-scan") as pool, \
+            tqdm(total=len(files), unit="img", desc=f"scan ({max(1, workers)} workers)",
+                 disable=None if progress else True, file=sys.stderr) as bar:
+        def submit(chunk: list[Candidate]) -> list[Future]:
+            return [pool.submit(_prepare, c, card, limits, thumbnails, max_bytes) for c in chunk]
+
+        upcoming = submit(chunks[0]) if chunks else []
+        for index in range(len(chunks)):
+            current, upcoming = upcoming, (submit(chunks[index + 1]) if index + 1 < len(chunks) else [])
+            prepared = [future.result() for future in current]
             ready = [(r, x) for r, x in prepared if x is not None]
             if ready:
                 probs = detector.predict(np.stack([x for _, x in ready]))
@@ -167,7 +192,8 @@ def run_scan(args: argparse.Namespace) -> int:
         return fail("scan", str(exc), EXIT_MODEL)
     limits = decode_limits(config)
     results = scan_files(collect_files(args.paths), detector, args.batch_size, not args.no_progress,
-                         thumbnails=bool(args.report), limits=limits, max_bytes=config["MAX_IMAGE_BYTES"])
+                         thumbnails=bool(args.report), limits=limits, max_bytes=config["MAX_IMAGE_BYTES"],
+                         workers=args.workers or default_workers())
     if args.output:
         with open(args.output, "w", encoding="utf-8", newline="") as fh:
             write_results(results, args.format, fh, detector.card)
