@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One run on an NVIDIA GPU machine (issue 9): install the `gpu` flavour by the documented command,
+# check that exactly one onnxruntime is installed and that it has the CUDA execution provider, serve
+# with SHINSAKU_PROVIDER=cuda, check /v1/health reports it, then measure (HTTP latency, 8-client
+# throughput, bare onnxruntime per image, scan with 1 and N workers: benchmarks/bench_precision.py).
+#
+# Usage (repository root):  bash benchmarks/gpu_check.sh [VENV]   (default VENV: .venv-gpu)
+# Needs: an NVIDIA driver (nvidia-smi), python3 -m venv, access to the package registry.
+# Exit status: 0 when everything ran; 1 when a check failed (message on standard error).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${1:-.venv-gpu}
+PY=$VENV/bin/python
+fail() { echo "gpu_check: $*" >&2; exit 1; }
+
+command -v nvidia-smi >/dev/null || fail "nvidia-smi not found: this is not an NVIDIA GPU machine"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; load $(cut -d' ' -f1 /proc/loadavg)"
+
+# 1. install: the Makefile picks ORT=gpu because nvidia-smi answers (the README's one command)
+make install VENV="$VENV"
+"$PY" -m pip install -q requests  # the benchmark's HTTP client (a test extra)
+flavours=$("$PY" -m pip list --format=freeze | grep -iE '^onnxruntime(-gpu)?==' || true)
+echo "installed: $flavours"
+[ "$(echo "$flavours" | grep -c .)" = 1 ] || fail "expected exactly one onnxruntime, got: $flavours"
+echo "$flavours" | grep -qi '^onnxruntime-gpu==' || fail "the installed onnxruntime is not the GPU build"
+"$PY" - <<'EOF' || fail "onnxruntime has no usable CUDAExecutionProvider"
+import onnxruntime as ort
+from backend.inference import preload_cuda_libraries
+preload_cuda_libraries()
+print("providers:", ort.get_available_providers())
+assert "CUDAExecutionProvider" in ort.get_available_providers()
+EOF
+
+# 2. serve on CUDA and check what health reports
+export SHINSAKU_PROVIDER=cuda SHINSAKU_CACHE_SIZE=0
+PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$VENV/bin/shinsaku" serve --port "$PORT" >/tmp/shinsaku-gpu-serve.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 120); do
+  curl -sf "http://127.0.0.1:$PORT/v1/health" >/tmp/shinsaku-gpu-health.json && break
+  kill -0 $SERVER 2>/dev/null || { cat /tmp/shinsaku-gpu-serve.log >&2; fail "server exited"; }
+  sleep 1
+done
+cat /tmp/shinsaku-gpu-health.json; echo
+grep -q '"execution_provider": *"CUDAExecutionProvider"' /tmp/shinsaku-gpu-health.json \
+  || fail "/v1/health does not report CUDAExecutionProvider"
+kill $SERVER; wait $SERVER 2>/dev/null || true
+
+# 3. measure (fp32, and int8 when the card has an int8 entry), scan with 1 and all cores
+"$PY" benchmarks/bench_precision.py --requests 300 --scan-images 500
