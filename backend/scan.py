@@ -164,6 +164,7 @@ def write_results(results: list[ScanResult], fmt: str, out, card: ModelCard) -> 
         writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     else:
         json.dump({"model": {"name": card.name, "version": card.version, "sha256": card.sha256,
+                             "precision": card.precision,
                              "threshold": card.threshold, "uncertain_band": list(card.uncertain_band)},
                    "summary": summarize(results), "results": rows}, out, indent=1)
         out.write("\n")

@@ -61,6 +61,7 @@ def test_cli_workers_option(mixed_folder, fixture_model, tmp_path):
                      "--no-progress", "--workers", workers]) == 0
         outputs.append(json.loads(out.read_text()))
     assert outputs[0] == outputs[1] and outputs[0]["summary"]["total"] == 12
+    assert outputs[0]["model"]["precision"] == "fp32"
     with pytest.raises(SystemExit) as exc:
         main(["scan", str(mixed_folder), "--workers", "0"])
     assert exc.value.code == 2
