@@ -1,8 +1,12 @@
 """Training augmentation applied alike to both classes, between ``decode_image`` and the contract's
-resize, so the model cannot use resolution, compression or format as a shortcut (data README).
+resize, so the model cannot use resolution, compression, format, colourfulness or transparency as a
+shortcut (data README; Wang et al. 2020 for blur and JPEG; Grommelt et al. 2024 for size and format).
 
-Order: random downscale (thumbnail sizes) -> random re-encode (JPEG q60-100 or WebP) -> random crop
--> the contract's ``resize_to_input`` -> horizontal flip -> brightness jitter -> ``to_array``.
+Order (``strength="strong"``): random background behind transparency (at decode, ``random_background``)
+-> random downscale (thumbnail sizes) -> blur / sharpen -> colour jitter / grayscale -> noise ->
+random re-encode (JPEG q60-100 or WebP) -> random crop -> the contract's ``resize_to_input`` ->
+horizontal flip -> brightness jitter -> ``to_array``. ``strength="base"`` keeps only downscale,
+re-encode, crop, flip and brightness (the first shipped recipe).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import math
 import random
 
 import numpy as np
-from PIL import Image, ImageEnhance
+from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
 from backend.preprocessing import INPUT_SIZE, resize_to_input, to_array
 
@@ -59,17 +63,79 @@ def random_crop(img: Image.Image, rng: random.Random, scale: tuple[float, float]
     return img
 
 
+def random_background(rng: random.Random) -> tuple[int, int, int]:
+    """Colour put behind transparent pixels at decode time: white half the time (the contract's
+    ``BACKGROUND``), else black, grey or a random colour, so alpha cannot mark a class."""
+    r = rng.random()
+    if r < 0.5:
+        return (255, 255, 255)
+    if r < 0.65:
+        return (0, 0, 0)
+    if r < 0.8:
+        grey = rng.randint(64, 224)
+        return (grey, grey, grey)
+    return (rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255))
+
+
+def random_blur_or_sharpen(img: Image.Image, rng: random.Random, p_blur: float = 0.2,
+                           p_sharpen: float = 0.15) -> Image.Image:
+    """Gaussian blur (radius 0.3-1.5 px) with probability ``p_blur``, else unsharp masking with
+    probability ``p_sharpen`` (Pillow ``ImageFilter``)."""
+    r = rng.random()
+    if r < p_blur:
+        return img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.5)))
+    if r < p_blur + p_sharpen:
+        return img.filter(ImageFilter.UnsharpMask(radius=rng.uniform(1, 2.5), percent=rng.randint(50, 150),
+                                                  threshold=2))
+    return img
+
+
+def random_colour(img: Image.Image, rng: random.Random, p_gray: float = 0.15,
+                  p_jitter: float = 0.5) -> Image.Image:
+    """Grayscale (manga is black and white) with probability ``p_gray``, else colour jitter
+    (saturation 0.6-1.4, contrast 0.8-1.2) with probability ``p_jitter``."""
+    if rng.random() < p_gray:
+        return ImageOps.grayscale(img).convert("RGB")
+    if rng.random() < p_jitter:
+        img = ImageEnhance.Color(img).enhance(rng.uniform(0.6, 1.4))
+        img = ImageEnhance.Contrast(img).enhance(rng.uniform(0.8, 1.2))
+    return img
+
+
+def random_noise(img: Image.Image, rng: random.Random, p: float = 0.15,
+                 sigma: tuple[float, float] = (1.0, 6.0)) -> Image.Image:
+    """Additive Gaussian noise (standard deviation uniform in ``sigma``, 8-bit levels) with
+    probability ``p``; the NumPy stream is seeded from ``rng`` so runs repeat."""
+    if rng.random() >= p:
+        return img
+    noise_rng = np.random.default_rng(rng.getrandbits(32))
+    arr = np.asarray(img, dtype=np.float32)
+    arr = arr + noise_rng.normal(0.0, rng.uniform(*sigma), arr.shape).astype(np.float32)
+    return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8))
+
+
+#: Augmentation strengths (a recipe knob chosen on held-out-source validation).
+STRENGTHS = ("base", "strong")
+
+
 class TrainTransform:
     """Decoded RGB ``PIL.Image`` -> augmented ``(3, size, size)`` float32 in [0, 1].
 
     Args:
         size: model input side, pixels.
         resize_mode: the contract's resize (``center_crop`` or ``letterbox``).
-        seed: base seed; each call draws from ``random.Random(seed, counter)`` streams so runs repeat.
+        seed: base seed of the ``random.Random`` stream, so runs repeat.
+        strength: ``base`` or ``strong`` (see the module docstring).
+
+    Raises:
+        ValueError: unknown ``strength``.
     """
 
-    def __init__(self, size: int = INPUT_SIZE, resize_mode: str = "center_crop", seed: int = 0):
-        self.size, self.resize_mode = size, resize_mode
+    def __init__(self, size: int = INPUT_SIZE, resize_mode: str = "center_crop", seed: int = 0,
+                 strength: str = "strong"):
+        if strength not in STRENGTHS:
+            raise ValueError(f"strength must be one of {STRENGTHS}, got {strength!r}")
+        self.size, self.resize_mode, self.strength = size, resize_mode, strength
         self.rng = random.Random(seed)
 
     def reseed(self, seed: int) -> None:
@@ -79,6 +145,10 @@ class TrainTransform:
     def __call__(self, img: Image.Image) -> np.ndarray:
         rng = self.rng
         img = random_downscale(img, rng)
+        if self.strength == "strong":
+            img = random_blur_or_sharpen(img, rng)
+            img = random_colour(img, rng)
+            img = random_noise(img, rng)
         img = random_reencode(img, rng)
         img = random_crop(img, rng)
         img = resize_to_input(img, self.size, self.resize_mode)

@@ -39,11 +39,18 @@ HOLDOUT_SOURCES = (
 
 @dataclass(frozen=True)
 class Sample:
-    """One image: ``file`` relative to the data root, ``label`` 1 = AI, 0 = human, ``source`` folder."""
+    """One image: ``file`` relative to its data root ``root``, ``label`` 1 = AI, 0 = human, ``source``
+    the origin folder (the unit that leave-source-out keeps whole)."""
 
     file: str
     label: int
     source: str
+    root: str = ""
+
+    @property
+    def path(self) -> Path:
+        """The image file: ``root / file``."""
+        return Path(self.root) / self.file
 
 
 def load_manifest(root: Path) -> list[Sample]:
@@ -58,7 +65,30 @@ def load_manifest(root: Path) -> list[Sample]:
     bad = {r["label"] for r in rows} - set(LABELS)
     if bad:
         raise ValueError(f"unknown labels in manifest: {sorted(bad)}")
-    return [Sample(r["file"], LABELS[r["label"]], r["source"]) for r in rows]
+    return [Sample(r["file"], LABELS[r["label"]], r["source"], str(root)) for r in rows]
+
+
+def load_data(roots: list[Path]) -> list[Sample]:
+    """The samples of several data roots (``../shared/data`` and the built ``data-extra``), in order.
+
+    Sources keep their names across roots, so a source stays whole in every leave-source-out fold.
+    Raises as ``load_manifest``; ``ValueError`` when two roots list the same file path.
+    """
+    samples = [s for root in roots for s in load_manifest(Path(root))]
+    paths = [str(s.path.resolve()) for s in samples]
+    if len(set(paths)) != len(paths):
+        raise ValueError("the same image is listed twice across data roots")
+    return samples
+
+
+def data_sha256(roots: list[Path]) -> str:
+    """sha256 (hex) over the manifests of ``roots``: the first root's ``manifest_sha256`` when alone."""
+    if len(roots) == 1:
+        return manifest_sha256(roots[0])
+    digest = hashlib.sha256()
+    for root in roots:
+        digest.update(bytes.fromhex(manifest_sha256(root)))
+    return digest.hexdigest()
 
 
 def manifest_sha256(root: Path) -> str:
@@ -66,15 +96,18 @@ def manifest_sha256(root: Path) -> str:
     return hashlib.sha256((Path(root) / "manifest.tsv").read_bytes()).hexdigest()
 
 
-def perceptual_hashes(root: Path, samples: list[Sample], cache_dir: Path | None = None) -> np.ndarray:
+def perceptual_hashes(root: Path | list[Path], samples: list[Sample],
+                      cache_dir: Path | None = None) -> np.ndarray:
     """64-bit DCT perceptual hash of each image, ``(N,) uint64``, decoded with the shared contract.
 
-    Cached as JSON in ``cache_dir`` keyed by the manifest's sha256 (decoding 1,600 images takes a
-    minute on 2 cores). Unreadable images get a unique hash so they group with nothing.
+    ``root``: the data root (or roots) the samples come from. Cached as JSON in ``cache_dir`` keyed
+    by the manifests' sha256 (decoding 1,900 images takes a minute on 2 cores). Unreadable images get
+    a unique hash so they group with nothing.
     """
+    roots = [Path(r) for r in root] if isinstance(root, (list, tuple)) else [Path(root)]
     cache = None
     if cache_dir is not None:
-        cache = Path(cache_dir) / f"phash-{manifest_sha256(root)[:16]}.json"
+        cache = Path(cache_dir) / f"phash-{data_sha256(roots)[:16]}.json"
         if cache.exists():
             known = json.loads(cache.read_text())
             if all(s.file in known for s in samples):
@@ -86,7 +119,7 @@ def perceptual_hashes(root: Path, samples: list[Sample], cache_dir: Path | None 
     hashes = {}
     for i, s in enumerate(samples):
         try:
-            img = decode_image((Path(root) / s.file).read_bytes())
+            img = decode_image((s.path if s.root else roots[0] / s.file).read_bytes())
             hashes[s.file] = str(imagehash.phash(img))
         except (ImageError, OSError):
             hashes[s.file] = f"{(0xFFFF << 48) | i:016x}"
@@ -104,6 +137,44 @@ def near_duplicate_groups(hashes: np.ndarray, max_bits: int = NEAR_DUPLICATE_BIT
     i, j = np.nonzero(distance <= max_bits)
     graph = coo_matrix((np.ones_like(i), (i, j)), shape=(len(hashes), len(hashes)))
     return connected_components(graph, directed=False)[1]
+
+
+def source_groups(samples: list[Sample], near_duplicates: np.ndarray) -> np.ndarray:
+    """Group ids ``(N,) int`` for leave-source-out: connected components of the graph joining images
+    of the same source and images of the same near-duplicate group, so that a held-out fold never
+    shares a source, nor a near-copy of one of its images, with training."""
+    sources = {name: i for i, name in enumerate(dict.fromkeys(s.source for s in samples))}
+    n, k = len(samples), len(sources)
+    # bipartite graph: image i -- source node n + sources[s], image i -- group node n + k + g
+    nd = np.asarray(near_duplicates)
+    rows = np.concatenate([np.arange(n), np.arange(n)])
+    cols = np.concatenate([n + np.array([sources[s.source] for s in samples], dtype=np.int64),
+                           n + k + nd.astype(np.int64)])
+    size = n + k + int(nd.max(initial=-1)) + 1
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
+    labels = connected_components(graph, directed=False)[1][:n]
+    return np.unique(labels, return_inverse=True)[1]
+
+
+def leave_source_out_folds(labels: np.ndarray, groups: np.ndarray, n_splits: int = 5,
+                           seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Leave-source-out folds: ``n_splits`` pairs ``(train, test)`` of sorted index arrays from a
+    shuffled ``StratifiedGroupKFold`` over ``groups`` (``source_groups``), stratified by ``labels``
+    ``(N,) int`` (1 = AI). Every index is in exactly one test fold; no group is on both sides.
+
+    Raises:
+        ValueError: fewer groups than ``n_splits``, or a fold whose training part lacks a class.
+    """
+    labels, groups = np.asarray(labels), np.asarray(groups)
+    if len(np.unique(groups)) < n_splits:
+        raise ValueError(f"{len(np.unique(groups))} source groups cannot make {n_splits} folds")
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    out = []
+    for train, test in folds.split(np.zeros(len(labels)), labels, groups):
+        if len(np.unique(labels[train])) < 2:
+            raise ValueError("a leave-source-out fold leaves only one class for training")
+        out.append((np.sort(train), np.sort(test)))
+    return out
 
 
 def _stratified_group_fold(y: np.ndarray, groups: np.ndarray, n_splits: int, seed: int):
@@ -134,19 +205,25 @@ def split_indices(samples: list[Sample], groups: np.ndarray, kind: str, seed: in
     return {"train": np.sort(rest[train]), "val": np.sort(rest[val]), "test": np.sort(test)}
 
 
+def subsample(samples: list[Sample], max_per_class: int | None, seed: int = 0) -> list[Sample]:
+    """A fixed-seed random subset of at most ``max_per_class`` images per class (short CI runs),
+    in the original order; all samples when ``max_per_class`` is None."""
+    if not max_per_class:
+        return samples
+    rng = np.random.default_rng(seed)
+    keep = []
+    for label in LABELS.values():
+        idx = [i for i, s in enumerate(samples) if s.label == label]
+        keep += list(rng.permutation(idx)[:max_per_class])
+    return [samples[i] for i in sorted(keep)]
+
+
 def make_splits(root: Path, kind: str, seed: int = 0, cache_dir: Path | None = None,
                 max_per_class: int | None = None) -> dict[str, list[Sample]]:
     """Load the manifest, group near-duplicates and split (see ``split_indices``).
 
-    ``max_per_class`` keeps a fixed-seed random subset of each class first (short CI runs).
+    ``max_per_class`` keeps a fixed-seed random subset of each class first (``subsample``).
     """
-    samples = load_manifest(root)
-    if max_per_class:
-        rng = np.random.default_rng(seed)
-        keep = []
-        for label in LABELS.values():
-            idx = [i for i, s in enumerate(samples) if s.label == label]
-            keep += list(rng.permutation(idx)[:max_per_class])
-        samples = [samples[i] for i in sorted(keep)]
+    samples = subsample(load_manifest(root), max_per_class, seed)
     groups = near_duplicate_groups(perceptual_hashes(root, samples, cache_dir))
     return {name: [samples[i] for i in idx] for name, idx in split_indices(samples, groups, kind, seed).items()}

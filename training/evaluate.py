@@ -1,172 +1,134 @@
-"""Evaluate a checkpoint (``shinsaku evaluate`` or ``python -m training.evaluate``).
+"""Measure a checkpoint's recipe (``shinsaku evaluate`` or ``python -m training.evaluate``).
 
-For the checkpoint's split it computes the probability of AI under every candidate TTA view on the
-validation set, the test set and a laundered copy of the test set (each file re-encoded to JPEG q85
-with its long side at most 512 px). On the **validation set only** it chooses the TTA view subset,
-a Platt scaling of the TTA probability, the decision threshold and the
-uncertain band; then it reports, with and without TTA, accuracy,
-per-class precision / recall / F1 (AI is the positive class), ROC AUC, average precision, expected
-calibration error and the confusion matrix. Writes ``metrics.json``, ``report.md`` and PNG plots.
+The shipped model trains on every source, so nothing is left to test it on; what is measured is its
+recipe (stored in the checkpoint), by the protocols of ``training.protocol``:
+
+- ``leave-source-out`` (headline): 5 folds over source groups, each fold fitted on 4/5 of the sources
+  with its selection chosen by inner leave-source-out folds, measured on the unseen fifth and on a
+  laundered copy of it (JPEG q85, long side <= 512 px);
+- ``random``: the stratified 64/16/20 split, for the in-distribution comparison with Vu 2025.
+
+Writes ``metrics.json`` (``EvaluationReport``), ``report.md``, ROC and reliability plots, a per-source
+table and contact sheets of the worst false accusations and misses on held-out sources.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
-from torch.utils.data import DataLoader
-from tqdm import tqdm
 
-from backend.preprocessing import decode_image
-from training import metrics as M
 from training import report
-from training.calibration import IDENTITY, apply_platt, fit_platt
-from training.data import make_splits
-from training.dataset import EvalTransform, ImageDataset
-from training.model import build_model
-from training.tta import DEFAULT_VIEWS, check_views, view_probabilities
+from training.features import LAUNDER_LONG_SIDE, LAUNDER_QUALITY, FeatureConfig
+from training.protocol import ProtocolResult, leave_source_out, random_split
+from training.recipe import Recipe
+from training.selection import Selection
+from training.train import prepare
 
-LAUNDER_LONG_SIDE = 512
-LAUNDER_QUALITY = 85
-
-
-def launder(data: bytes, long_side: int = LAUNDER_LONG_SIDE, quality: int = LAUNDER_QUALITY) -> bytes:
-    """Re-encode image bytes as a site would: decode (contract), shrink so the long side is at most
-    ``long_side`` pixels, save as JPEG at ``quality``. Returns JPEG bytes."""
-    img = decode_image(data)
-    img.thumbnail((long_side, long_side), Image.Resampling.BICUBIC)
-    buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=quality)
-    return buf.getvalue()
+PROTOCOLS = ("leave-source-out", "random")
+CONTACT_SHEET_SIZE = 24
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     """Command-line options of ``evaluate``."""
-    parser = argparse.ArgumentParser(description="Evaluate a Shinsaku checkpoint", add_help=add_help)
+    parser = argparse.ArgumentParser(description="Measure a Shinsaku checkpoint's recipe", add_help=add_help)
     parser.add_argument("--checkpoint", required=True, help="best.pth written by train")
-    parser.add_argument("--data-path", default="../shared/data", help="original data (manifest.tsv)")
+    parser.add_argument("--data-path", default=None, help="default: the checkpoint's")
+    parser.add_argument("--extra-data", nargs="*", default=None, help="default: the checkpoint's")
     parser.add_argument("--cache-dir", default=".cache")
     parser.add_argument("--output-dir", default=None, help="default: <checkpoint dir>/eval")
-    parser.add_argument("--views", nargs="+", default=list(DEFAULT_VIEWS), help="candidate TTA views")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS)
+    parser.add_argument("--folds", type=int, default=5, help="outer leave-source-out folds")
+    parser.add_argument("--inner-folds", type=int, default=4, help="inner folds choosing each selection")
+    parser.add_argument("--workers", type=int, default=2)
     return parser
 
 
-def load_checkpoint(path: Path, device: str = "cpu"):
-    """``(model in eval mode, checkpoint dict)`` from a ``best.pth`` written by ``train``."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    args = ckpt["args"]
-    model = build_model(args["attention"], args["head"], weights="none")
-    model.load_state_dict(ckpt["model"])
-    return model.to(device).eval(), ckpt
+@dataclass
+class EvaluationReport:
+    """What ``metrics.json`` holds: the recipe, the checkpoint's own selection (chosen on its
+    out-of-fold predictions, see ``training.train``), and each protocol's result."""
+
+    checkpoint: str
+    recipe: Recipe
+    selection: Selection
+    feature_config: dict
+    data_manifest_sha256: str
+    n_images: int
+    laundered: dict = field(default_factory=lambda: {"long_side_px": LAUNDER_LONG_SIDE,
+                                                     "jpeg_quality": LAUNDER_QUALITY})
+    protocols: dict[str, ProtocolResult] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        return {"checkpoint": self.checkpoint, "recipe": self.recipe.to_dict(),
+                "selection": self.selection.to_dict(), "feature_config": self.feature_config,
+                "data_manifest_sha256": self.data_manifest_sha256, "n_images": self.n_images,
+                "laundered": self.laundered, "protocols": {k: v.to_dict() for k, v in self.protocols.items()}}
 
 
-@torch.no_grad()
-def predict_views(model, dataset, views, batch_size: int, workers: int, device: str, desc: str):
-    """``(labels (N,) int, probabilities (N, V) float32)`` over ``dataset`` for each view."""
-    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers)
-    probs, labels = [], []
-    for images, y in tqdm(loader, desc=desc, leave=False):
-        probs.append(view_probabilities(model, images.to(device), views).float().cpu())
-        labels.append(y)
-    return torch.cat(labels).numpy().astype(int), torch.cat(probs).numpy()
-
-
-def tta_probability(view_probs, views, selection) -> np.ndarray:
-    """``(N, V)`` per-view probabilities -> ``(N,)`` TTA probability: mean over the selected views,
-    then the selected Platt scaling (as the exported graph computes it)."""
-    names = list(views)
-    mean = view_probs[:, [names.index(v) for v in selection["tta_views"]]].mean(axis=1)
-    return apply_platt(mean, *selection["platt"])
-
-
-def results_for(y, view_probs, views, selection, no_tta_threshold) -> dict:
-    """Metrics without TTA (view ``original``, uncalibrated) and with the selected TTA views
-    (Platt-calibrated)."""
-    names = list(views)
-    tta = tta_probability(view_probs, views, selection)
-    low, high = selection["uncertain_band"]
-    sure = (tta < low) | (tta >= high)
-    return {
-        "no_tta": M.binary_metrics(y, view_probs[:, names.index("original")], no_tta_threshold),
-        "tta": M.binary_metrics(y, tta, selection["threshold"]),
-        "tta_uncertain_band": {
-            "share_uncertain": float(1 - sure.mean()),
-            "accuracy_outside_band": float(((tta[sure] >= selection["threshold"]) == y[sure]).mean())
-            if sure.any() else None},
-        "_prob_tta": tta,
-    }
+def headline(metrics: dict, protocol: str = "leave-source-out", result_set: str = "test") -> dict:
+    """``metric -> (mean, std)`` of a protocol's summary in a ``metrics.json`` dict; the headline
+    figures that the model card, ``GET /v1/model`` and the README quote."""
+    summary = metrics["protocols"][protocol]["summary"][result_set]
+    return {k: (v["mean"], v["std"]) for k, v in summary.items()}
 
 
 def main(args) -> dict:
-    """Evaluate ``args.checkpoint``; returns the metrics dict also written to ``metrics.json``."""
-    views = check_views(args.views)
-    if "original" not in views:
-        raise SystemExit("--views must include 'original' (the no-TTA baseline)")
-    model, ckpt = load_checkpoint(Path(args.checkpoint), args.device)
-    targs = ckpt["args"]
+    """Evaluate ``args.checkpoint``'s recipe; returns the dict also written to ``metrics.json``."""
+    ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    targs = argparse.Namespace(**ckpt["args"])
+    targs.data_path = args.data_path or targs.data_path
+    targs.extra_data = targs.extra_data if args.extra_data is None else args.extra_data
+    targs.cache_dir, targs.workers = args.cache_dir, args.workers
+    recipe = Recipe.from_dict(ckpt["recipe"])
+    bank, near, groups, sha = prepare(targs)
     out = Path(args.output_dir or Path(args.checkpoint).parent / "eval")
     out.mkdir(parents=True, exist_ok=True)
-    splits = make_splits(Path(args.data_path), targs["split"], targs["seed"], Path(args.cache_dir),
-                         targs.get("max_per_class"))
-    transform = EvalTransform(resize_mode=targs["resize_mode"])
-    sets = {"val": (splits["val"], None), "test": (splits["test"], None),
-            "test_laundered": (splits["test"], launder)}
-    predictions = {
-        name: predict_views(model, ImageDataset(args.data_path, samples, transform, degrade), views,
-                            args.batch_size, args.workers, args.device, name)
-        for name, (samples, degrade) in sets.items()
-    }
-    y_val, p_val = predictions["val"]
-    selection = {"chosen_on": "val", "tta_views": M.choose_tta_views(y_val, p_val, list(views)), "platt": IDENTITY}
-    selection["platt"] = fit_platt(y_val, tta_probability(p_val, views, selection))
-    p_val_tta = tta_probability(p_val, views, selection)
-    selection["threshold"] = M.choose_threshold(y_val, p_val_tta)
-    selection["uncertain_band"] = list(M.choose_uncertain_band(y_val, p_val_tta, selection["threshold"]))
-    selection["no_tta_threshold"] = M.choose_threshold(y_val, p_val[:, views.index("original")])
-    band = (p_val_tta >= selection["uncertain_band"][0]) & (p_val_tta < selection["uncertain_band"][1])
-    selection["val_share_uncertain"] = float(band.mean())
-    results = {name: results_for(y, p, views, selection, selection["no_tta_threshold"])
-               for name, (y, p) in predictions.items()}
-    metrics = {
-        "run": targs["split"], "checkpoint": str(args.checkpoint),
-        "model": {"attention": targs["attention"], "head": targs["head"], "resize_mode": targs["resize_mode"]},
-        "split": {"name": targs["split"], "seed": targs["seed"], "sizes": {k: len(v) for k, v in splits.items()},
-                  "description": "stratified random 64/16/20" if targs["split"] == "random"
-                  else "held-out sources as test; train/val from the other sources"},
-        "selection": selection,
-        "laundered": {"long_side_px": LAUNDER_LONG_SIDE, "jpeg_quality": LAUNDER_QUALITY},
-        "data_manifest_sha256": ckpt["data_manifest_sha256"], "training_args": targs,
-        "results": {k: {m: v for m, v in r.items() if not m.startswith("_")} for k, r in results.items()},
-    }
+    kwargs = {"max_far": targs.max_false_accusation_rate, "max_uncertain": targs.max_uncertain}
+    evaluation = EvaluationReport(str(args.checkpoint), recipe, Selection.from_dict(ckpt["selection"]),
+                                  FeatureConfig(**ckpt["feature_config"]).__dict__, sha, int(bank.ok.sum()))
+    if "leave-source-out" in args.protocols:
+        evaluation.protocols["leave-source-out"] = leave_source_out(
+            bank, groups, recipe, args.folds, args.inner_folds, targs.seed, **kwargs)
+    if "random" in args.protocols:
+        evaluation.protocols["random"] = random_split(bank, near, recipe, targs.seed, **kwargs)
+    metrics = evaluation.to_dict()
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    write_plots(out, metrics, predictions, results, Path(args.checkpoint).parent / "log.jsonl")
+    write_figures(out, evaluation, bank)
     report.write_markdown_report(metrics, out / "report.md")
-    print(json.dumps({k: {m: round(r[m]["accuracy"], 4) for m in ("no_tta", "tta")}
-                      for k, r in metrics["results"].items()}))
+    print(json.dumps({name: {k: round(m, 4) for k, (m, _) in headline(metrics, name).items() if m is not None}
+                      for name in evaluation.protocols}, indent=2))
     return metrics
 
 
-def write_plots(out: Path, metrics: dict, predictions: dict, results: dict, log_path: Path) -> None:
-    """Confusion matrices, ROC curves, reliability diagram and training curves as PNG in ``out``."""
-    split = metrics["split"]["name"]
-    for name in ("test", "test_laundered"):
-        report.plot_confusion_matrix(metrics["results"][name]["tta"]["confusion_matrix"],
-                                     out / f"confusion_{name}.png", f"{split} {name} (TTA)")
-    report.plot_roc({name: (predictions[name][0], results[name]["_prob_tta"]) for name in predictions},
-                    out / "roc.png", f"ROC, {split} split (TTA)")
-    report.plot_reliability(predictions["test"][0], results["test"]["_prob_tta"], out / "reliability.png",
-                            f"reliability, {split} test (TTA)")
-    if log_path.exists():
-        rows = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
-        report.plot_training_curves(rows, out / "training_curves.png")
+def write_figures(out: Path, evaluation: EvaluationReport, bank) -> None:
+    """ROC curves, reliability diagram and contact sheets (PNG) in ``out``."""
+    curves = {}
+    for name, result in evaluation.protocols.items():
+        pred = result.predictions
+        y = bank.labels[pred.index]
+        curves[f"{name} test"] = (y, pred.prob)
+        curves[f"{name} test, laundered"] = (y, pred.prob_laundered)
+    report.plot_roc(curves, out / "roc.png", "ROC (AI positive), pooled over folds")
+    lso = evaluation.protocols.get("leave-source-out")
+    if lso is None:
+        return
+    pred = lso.predictions
+    y = bank.labels[pred.index]
+    report.plot_reliability(y, pred.prob, out / "reliability.png", "reliability, leave-source-out (pooled)")
+    humans = np.flatnonzero(y == 0)
+    worst = humans[np.argsort(-pred.prob[humans])][:CONTACT_SHEET_SIZE]
+    ais = np.flatnonzero(y == 1)
+    missed = ais[np.argsort(pred.prob[ais])][:CONTACT_SHEET_SIZE]
+    for name, picked, title in (("worst_false_accusations", worst, "human images with the highest P(AI)"),
+                                ("worst_misses", missed, "AI images with the lowest P(AI)")):
+        entries = [(bank.samples[pred.index[i]], float(pred.prob[i]), str(pred.label[i])) for i in picked]
+        report.contact_sheet(entries, out / f"{name}.png", f"{title}, held-out sources (leave-source-out)")
 
 
 if __name__ == "__main__":

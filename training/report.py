@@ -7,6 +7,7 @@ pyplot state are needed.
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from pathlib import Path
@@ -14,12 +15,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from training.metrics import CLASS_NAMES, _check_inputs, calibration_bins, expected_calibration_error
-
-TTA_VARIANTS = (("no_tta", "no"), ("tta", "yes"))
+from training.metrics import _check_inputs, calibration_bins, expected_calibration_error
 
 
 def _new_figure(nrows: int = 1, ncols: int = 1, figsize=(5.0, 4.5), **kwargs):
@@ -33,29 +31,6 @@ def _save(fig: Figure, path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", dpi=120)
     return path
-
-
-def plot_confusion_matrix(cm, path, title: str) -> Path:
-    """Save a 2x2 confusion matrix as an annotated heat map (PNG).
-
-    cm: 2x2 int list/array, rows = true [human, ai], cols = predicted [human, ai].
-    Returns the written path. Raises ValueError if cm is not 2x2.
-    """
-    cm = np.asarray(cm)
-    if cm.shape != (2, 2):
-        raise ValueError(f"cm must be 2x2, got shape {cm.shape}")
-    fig, axes = _new_figure()
-    ax = axes[0, 0]
-    ax.imshow(cm, cmap="Blues")
-    for (i, j), count in np.ndenumerate(cm):
-        color = "white" if count > cm.max() / 2 else "black"
-        ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=14)
-    ax.set_xticks([0, 1], CLASS_NAMES)
-    ax.set_yticks([0, 1], CLASS_NAMES)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title)
-    return _save(fig, path)
 
 
 def plot_roc(curves: dict, path, title: str) -> Path:
@@ -110,41 +85,6 @@ def plot_reliability(y_true, prob, path, title: str, n_bins: int = 15) -> Path:
     return _save(fig, path)
 
 
-def plot_training_curves(log_rows: list[dict], path) -> Path:
-    """Save training curves (PNG): losses (left) and validation accuracy / ROC AUC (right).
-
-    log_rows: one dict per epoch, in training order, with keys ``epoch``, ``stage``,
-    ``train_loss``, ``val_loss``, ``val_accuracy``, ``val_roc_auc`` (None allowed) and ``lr``.
-    The x axis counts epochs over all stages; dotted lines mark where a new stage starts.
-    Returns the written path. Raises ValueError on empty log_rows, KeyError on a missing key.
-    """
-    if not log_rows:
-        raise ValueError("log_rows is empty")
-
-    def column(key):
-        return [math.nan if row[key] is None else float(row[key]) for row in log_rows]
-
-    x = np.arange(1, len(log_rows) + 1)
-    fig, axes = _new_figure(1, 2, figsize=(10.0, 4.0))
-    losses, scores = axes[0, 0], axes[0, 1]
-    losses.plot(x, column("train_loss"), marker=".", label="train loss")
-    losses.plot(x, column("val_loss"), marker=".", label="val loss")
-    losses.set_ylabel("loss")
-    scores.plot(x, column("val_accuracy"), marker=".", label="val accuracy")
-    scores.plot(x, column("val_roc_auc"), marker=".", label="val ROC AUC")
-    scores.set_ylabel("score")
-    for ax in (losses, scores):
-        for i in range(1, len(log_rows)):
-            if log_rows[i]["stage"] != log_rows[i - 1]["stage"]:
-                ax.axvline(x[i] - 0.5, color="grey", linestyle=":", linewidth=1)
-        ax.set_xlabel("epoch (all stages)")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend()
-    stages = " -> ".join(dict.fromkeys(str(row["stage"]) for row in log_rows))
-    fig.suptitle(f"training ({stages})")
-    return _save(fig, path)
-
-
 def _fmt(value, digits: int = 4) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
@@ -158,88 +98,115 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
-def write_markdown_report(metrics: dict, path) -> str:
-    """Write the evaluation report (markdown) for the dict that ``evaluate`` saves as metrics.json.
+def _mean_std(entry: dict, pct: bool) -> str:
+    if entry["mean"] is None:
+        return "n/a"
+    if pct:
+        return f"{100 * entry['mean']:.1f} ± {100 * entry['std']:.1f}"
+    return f"{entry['mean']:.4f} ± {entry['std']:.4f}"
 
-    metrics: {"run", "checkpoint", "split": {"name", "description", "sizes"},
-    "selection": {"chosen_on", "tta_views", "threshold", "uncertain_band"},
-    "results": {result_set: {"no_tta"|"tta": binary_metrics dict}}}.
-    The report has the selection, one table row per (result set, with/without TTA) and the
-    confusion matrices; numbers are printed with 4 decimals ("n/a" for None).
-    Returns the markdown text. Raises KeyError when a required key is missing.
-    """
-    split, selection = metrics["split"], metrics["selection"]
+
+#: Report columns: metric key, header, shown as a percentage.
+SUMMARY_COLUMNS = (("false_accusation_rate", "false accusation rate (%)", True),
+                   ("ai_recall", "AI recall (%)", True), ("share_uncertain", "uncertain (%)", True),
+                   ("accuracy", "accuracy (%)", True), ("roc_auc", "ROC AUC", False),
+                   ("average_precision", "AP", False), ("ece", "ECE", False))
+
+
+def summary_rows(metrics: dict) -> list[list[str]]:
+    """One row per (protocol, result set) of an evaluate ``metrics.json`` dict: mean ± std over folds."""
+    rows = []
+    for name, result in metrics["protocols"].items():
+        for set_name, summary in result["summary"].items():
+            folds = summary["accuracy"]["folds"]
+            rows.append([name, set_name, str(folds),
+                         *(_mean_std(summary[key], pct) for key, _, pct in SUMMARY_COLUMNS)])
+    return rows
+
+
+def write_markdown_report(metrics: dict, path) -> str:
+    """Write the evaluation report (markdown) for the dict that ``evaluate`` saves as metrics.json
+    (``training.evaluate.EvaluationReport``): the recipe, the shipped selection, the summary table
+    (false accusation rate first), per-fold rows and the per-source table, worst sources first.
+    Returns the markdown text. Raises KeyError when a required key is missing."""
+    sel = metrics["selection"]
     lines = [
-        f"# Shinsaku evaluation: run `{metrics['run']}`",
+        "# Shinsaku evaluation",
         "",
-        f"- Checkpoint: `{metrics['checkpoint']}`",
-        f"- Split: `{split['name']}`: {split.get('description', '')}",
-        "- Sizes: " + ", ".join(f"{k} {v}" for k, v in split.get("sizes", {}).items()),
-        "- Positive class: **AI** (label 1); probability = probability of AI; precision/recall/F1 per class.",
+        f"- Checkpoint: `{metrics['checkpoint']}` ({metrics['n_images']} images)",
+        "- Positive class: **AI**; false accusation rate = share of human images labelled AI.",
+        f"- Recipe: `{json.dumps(metrics['recipe'])}`",
+        (f"- Shipped selection (chosen on {sel['chosen_on']}): TTA views {', '.join(sel['tta_views'])}; "
+         f"threshold {_fmt(sel['threshold'])}; uncertain band [{_fmt(sel['uncertain_band'][0])}, "
+         f"{_fmt(sel['uncertain_band'][1])}); Platt a={_fmt(sel['platt'][0])}, b={_fmt(sel['platt'][1])}"),
         "",
-        f"## Selection (chosen on `{selection['chosen_on']}`)",
+        "## Summary (mean ± std over folds; each fold's selection chosen without its test sources)",
         "",
-        f"- TTA views: {', '.join(selection['tta_views'])}",
-        f"- Threshold: {_fmt(selection['threshold'])} (AI when probability >= threshold)",
-        "- Uncertain band: [" + ", ".join(_fmt(v) for v in selection["uncertain_band"]) + "]",
-        "",
-        "## Results",
+        *_table(["protocol", "set", "folds", *(h for _, h, _ in SUMMARY_COLUMNS)], summary_rows(metrics)),
         "",
     ]
-    header = ["set", "TTA", "n", "accuracy", "ROC AUC", "AP", "ECE"] + [
-        f"{c} {s}" for c in ("AI", "human") for s in ("precision", "recall", "F1")
-    ]
-    rows, matrices = [], []
-    for set_name, variants in metrics["results"].items():
-        for key, tta in TTA_VARIANTS:
-            if key not in variants:
-                continue
-            m = variants[key]
-            ai, human = m["per_class"]["ai"], m["per_class"]["human"]
-            rows.append(
-                [
-                    set_name,
-                    tta,
-                    str(m["n"]),
-                    _fmt(m["accuracy"]),
-                    _fmt(m["roc_auc"]),
-                    _fmt(m["average_precision"]),
-                    _fmt(m["ece"]),
-                    *(_fmt(c[s]) for c in (ai, human) for s in ("precision", "recall", "f1")),
-                ]
-            )
-            (tn, fp), (fn, tp) = m["confusion_matrix"]
-            matrices += [
-                f"### {set_name}, TTA {tta} (threshold {_fmt(m['threshold'])})",
-                "",
-                *_table(
-                    ["true \\ predicted", "human", "AI"],
-                    [["human", str(tn), str(fp)], ["AI", str(fn), str(tp)]],
-                ),
-                "",
-            ]
-    lines += _table(header, rows) + ["", "## Confusion matrices", ""] + matrices
+    for name, result in metrics["protocols"].items():
+        lines += [f"## {name}: folds", ""]
+        rows = [[str(f["fold"]), str(f["test"]["n"]), _pct(f["test"]["false_accusation_rate"]),
+                 _pct(f["test"]["ai_recall"]), _pct(f["test"]["share_uncertain"]), _pct(f["test"]["accuracy"]),
+                 _fmt(f["test"]["roc_auc"]), _fmt(f["test_laundered"]["roc_auc"]), _fmt(f["selection"]["threshold"]),
+                 ", ".join(f["test_sources"][:6]) + (" ..." if len(f["test_sources"]) > 6 else "")]
+                for f in result["folds"]]
+        lines += _table(["fold", "n", "false acc. (%)", "AI recall (%)", "uncertain (%)", "accuracy (%)",
+                         "ROC AUC", "laundered ROC AUC", "threshold", "test sources"], rows) + [""]
+        lines += [f"## {name}: per source (worst first)", ""]
+        rows = [[r["source"], r["class"], str(r["n"]), str(r["fold"]), _pct(r["labelled_ai"]),
+                 _pct(r["labelled_uncertain"]), _pct(r["labelled_human"]), _fmt(r["mean_probability_ai"], 3)]
+                for r in result["per_source"]]
+        lines += _table(["source", "class", "n", "fold", "labelled AI (%)", "uncertain (%)", "human (%)",
+                         "mean P(AI)"], rows) + [""]
     text = "\n".join(lines)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(text, encoding="utf-8")
     return text
 
 
-def ablation_table(rows: list[dict]) -> str:
-    """Markdown ablation table in the form of Table 5 of the seed paper (Vu 2025).
+def contact_sheet(entries: list, path, title: str, columns: int = 6, thumb_px: int = 160) -> Path:
+    """Save a contact sheet (PNG): a grid of thumbnails, each captioned with its probability of AI,
+    label and source.
 
-    rows: dicts with "model" (e.g. "Baseline MobileNetV2", "+ SE attention",
-    "+ SE attention + TTA"), "split" (str) and "accuracy", "roc_auc", "ai_f1", "human_f1"
-    (floats in [0, 1] or None). Values are printed as percentages with 2 decimals, in row order.
+    entries: ``(sample, probability_ai, label)`` with ``sample`` a ``training.data.Sample``; an
+    unreadable file is drawn as an empty cell. Returns the written path. Raises ValueError when
+    ``entries`` is empty."""
+    from backend.preprocessing import ImageError, decode_image
+
+    if not entries:
+        raise ValueError("no entries for the contact sheet")
+    rows = math.ceil(len(entries) / columns)
+    fig, axes = _new_figure(rows, columns, figsize=(2.2 * columns, 2.5 * rows))
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (sample, prob, label) in zip(axes.flat, entries):
+        try:
+            img = decode_image(sample.path.read_bytes())
+            img.thumbnail((thumb_px, thumb_px))
+            ax.imshow(np.asarray(img))
+        except (ImageError, OSError):
+            pass
+        ax.set_title(f"P(AI) {prob:.3f} ({label})\n{sample.source[:28]}", fontsize=7)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def ablation_table(rows: list[dict]) -> str:
+    """Markdown ablation table (after Vu 2025, Table 5, measured by the leave-source-out protocol).
+
+    rows: dicts with "model" (str), "validation" (the choosing criterion: mean over folds of the
+    out-of-fold validation AI recall at the false-accusation target, float or None) and "summary"
+    (a protocol's ``summary["test"]``: metric -> {"mean", "std"}), plus optional "random_accuracy".
+    Values print as percentages (ROC AUC with 4 decimals), in row order.
     Returns the markdown string. Raises KeyError when a key is missing.
     """
-    header = ["Model", "Split", "Accuracy (%)", "ROC AUC (%)", "AI F1 (%)", "Human F1 (%)"]
-    body = [
-        [
-            row["model"],
-            str(row["split"]),
-            *(_pct(row[k]) for k in ("accuracy", "roc_auc", "ai_f1", "human_f1")),
-        ]
-        for row in rows
-    ]
+    header = ["Model", "val AI recall @ target (%)", "false accusation rate (%)", "AI recall (%)",
+              "uncertain (%)", "accuracy (%)", "ROC AUC", "random-split accuracy (%)"]
+    body = [[row["model"], _pct(row["validation"]),
+             *(_mean_std(row["summary"][k], True) for k in ("false_accusation_rate", "ai_recall",
+                                                              "share_uncertain", "accuracy")),
+             _mean_std(row["summary"]["roc_auc"], False), _pct(row.get("random_accuracy"))]
+            for row in rows]
     return "\n".join(_table(header, body)) + "\n"

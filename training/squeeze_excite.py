@@ -32,6 +32,16 @@ class SqueezeExcite(nn.Module):
         self.fc2 = nn.Conv2d(channels // reduction, channels, kernel_size=1)
         self.gate = nn.Sigmoid()
 
+    def excite(self, z: torch.Tensor) -> torch.Tensor:
+        """Channel weights s from squeezed features: ``(B, C)`` float32 -> ``(B, C)`` in (0, 1)."""
+        z = z[:, :, None, None]
+        return self.gate(self.fc2(self.act(self.fc1(z))))[:, :, 0, 0]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = self.gate(self.fc2(self.act(self.fc1(self.pool(x)))))
-        return x * s
+        return x * self.excite(self.pool(x)[:, :, 0, 0])[:, :, None, None]
+
+    def forward_pooled(self, z: torch.Tensor) -> torch.Tensor:
+        """SE followed by global average pooling, from the pooled map alone: since s is constant per
+        channel, ``GAP(s ⊙ F) = s ⊙ GAP(F)``. ``(B, C)`` -> ``(B, C)`` float32. This is what lets the
+        head be trained on cached pooled features and exported on the full map unchanged."""
+        return z * self.excite(z)

@@ -27,16 +27,11 @@ def check_views(views) -> tuple[str, ...]:
     return views
 
 
-@torch.no_grad()
-def view_probabilities(model: nn.Module, x: torch.Tensor, views=DEFAULT_VIEWS) -> torch.Tensor:
-    """Probability of AI per view: ``(B, 3, H, W)`` in [0, 1] -> ``(B, V)`` float32."""
-    return torch.stack([torch.sigmoid(model(VIEWS[v](x))) for v in check_views(views)], dim=1)
-
-
 class TTAModel(nn.Module):
-    """Wraps a logits model: ``(B, 3, 224, 224)`` float32 RGB in [0, 1] -> ``(B,)`` probability of AI,
-    the mean of the per-view sigmoid probabilities, then Platt scaling ``sigmoid(a * logit(p) + b)``
-    (``training.calibration``; identity by default). This is the form exported to ONNX.
+    """Wraps a logits model: ``(B, 3, 224, 224)`` float32 RGB in [0, 1] -> ``(B,)`` probability of AI:
+    the views' logits averaged, then Platt scaling ``sigmoid(a * mean_logit + b)``
+    (``training.calibration``, ``training.selection.Selection.probability``; identity by default).
+    This is the form exported to ONNX.
 
     The views run as one batch of ``B * V`` images, so the exported graph makes one backbone call.
     """
@@ -48,7 +43,5 @@ class TTAModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch = torch.cat([VIEWS[v](x) for v in self.views], dim=0)
-        prob = torch.sigmoid(self.model(batch)).view(len(self.views), -1).mean(dim=0)
-        if (self.platt_a, self.platt_b) == (1.0, 0.0):
-            return prob
-        return torch.sigmoid(self.platt_a * torch.logit(prob, eps=1e-6) + self.platt_b)
+        mean_logit = self.model(batch).view(len(self.views), -1).mean(dim=0)
+        return torch.sigmoid(self.platt_a * mean_logit + self.platt_b)

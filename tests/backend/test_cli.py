@@ -86,6 +86,7 @@ def test_real_model_end_to_end(live_backend):
     card = json.loads((REPO / "backend" / "models" / "shinsaku-detector.json").read_text())
     model = requests.get(f"{live_backend}/v1/model", timeout=10).json()
     assert model["sha256"] == card["sha256"] and model["tta_views"] == card["tta_views"]
+    assert model["headline"] == card.get("headline", {})  # the card's headline travels to the API
     for color in ("white", "black"):
         response = requests.post(f"{live_backend}/v1/classify", data=solid(color, size=(1024, 1024), fmt="JPEG"),
                                  headers={"Content-Type": "image/jpeg"}, timeout=30)

@@ -38,3 +38,15 @@ def test_tta_model_applies_the_same_platt_scaling():
     scaled = TTAModel(Constant(), ["original", "hflip"], platt=(0.5, 0.2))(x).numpy()
     np.testing.assert_allclose(scaled, apply_platt(raw, 0.5, 0.2), atol=1e-6)
     np.testing.assert_allclose(logit(apply_platt(raw, 1.0, 0.0)), logit(raw), atol=1e-4)
+
+
+def test_tta_model_averages_logits_not_probabilities():
+    class LeftColumn(torch.nn.Module):  # not flip-invariant: the views disagree
+        def forward(self, x):
+            return x[:, 0, 0, 0] * 8 - 4
+
+    x = torch.rand(6, 3, 8, 8)
+    got = TTAModel(LeftColumn(), ["original", "hflip"])(x).numpy()
+    logits = np.stack([LeftColumn()(x).numpy(), LeftColumn()(torch.flip(x, dims=[3])).numpy()])
+    np.testing.assert_allclose(got, 1 / (1 + np.exp(-logits.mean(axis=0))), atol=1e-6)
+    assert not np.allclose(got, (1 / (1 + np.exp(-logits))).mean(axis=0), atol=1e-3)

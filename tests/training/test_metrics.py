@@ -9,7 +9,6 @@ from training.metrics import (
     calibration_bins,
     choose_threshold,
     choose_tta_views,
-    choose_uncertain_band,
     expected_calibration_error,
 )
 
@@ -101,38 +100,6 @@ def test_choose_threshold_prefers_closest_to_half_on_ties():
     assert choose_threshold([0, 1], [0.2, 0.8]) == 0.5
     # 0.15 and 0.8 both reach 3/4 (0.45 and 0.5 only 2/4); 0.8 is closer to 0.5
     assert choose_threshold([0, 1, 0, 1], [0.1, 0.2, 0.7, 0.9]) == pytest.approx(0.8)
-
-
-def test_choose_uncertain_band_excludes_the_errors_near_threshold():
-    # 96 confident and correct, 4 errors within 0.05 of the threshold
-    y = np.array([0] * 48 + [1] * 48 + [0, 0, 1, 1])
-    prob = np.array([0.1] * 48 + [0.9] * 48 + [0.52, 0.55, 0.47, 0.46])
-    # uncertain when low <= p < high: both human errors (0.52, 0.55) and both AI errors (0.46,
-    # 0.47) must fall inside
-    low, high = choose_uncertain_band(y, prob, 0.5, target_precision=1.0)
-    assert (low, high) == pytest.approx((0.46, 0.56))
-    # at 0.98 one error per side may stay outside only if 49+ correct calls remain: 48/49 < 0.98
-    low, high = choose_uncertain_band(y, prob, 0.5, target_precision=0.98)
-    assert (low, high) == pytest.approx((0.46, 0.56))
-
-
-def test_choose_uncertain_band_is_asymmetric_for_a_high_threshold():
-    # threshold 0.8: confident humans near 0, AI calls clean from 0.8 up, two humans at 0.6 / 0.7
-    y = np.array([0] * 40 + [0, 0] + [1] * 40)
-    prob = np.array([0.05] * 40 + [0.6, 0.7] + [0.95] * 40)
-    low, high = choose_uncertain_band(y, prob, 0.8, target_precision=1.0)
-    assert (low, high) == pytest.approx((0.8, 0.8))
-    prob[-1] = 0.3  # an AI image far below the threshold: the low side must go under 0.3
-    low, high = choose_uncertain_band(y, prob, 0.8, target_precision=1.0, max_width=0.6)
-    assert low == pytest.approx(0.3) and high == pytest.approx(0.8)
-
-
-def test_choose_uncertain_band_returns_widest_when_target_unreachable():
-    y = [0, 1] * 10
-    prob = [0.9, 0.1] * 10  # always wrong
-    assert choose_uncertain_band(y, prob, 0.6, max_width=0.2) == pytest.approx((0.4, 0.8))
-    low, high = choose_uncertain_band(y, prob, 0.95, max_width=0.3)
-    assert low == pytest.approx(0.65) and high == 1.0
 
 
 def test_choose_tta_views_picks_informative_views():

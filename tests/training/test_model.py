@@ -1,4 +1,4 @@
-"""SE block (shape and Eq. 1), heads, backbone key map and the two-stage freezing."""
+"""SE block (shape, Eq. 1, and on pooled features), heads, taps and the backbone key map."""
 
 import pytest
 import torch
@@ -64,11 +64,26 @@ def test_offline_imagenet_backbone_loads_strictly():
     torch.testing.assert_close(model.features[17].conv[1][0].weight, raw["features.17.conv.3.weight"])
 
 
-def test_two_stage_freezing():
-    model = M.build_model(weights="none")
-    stage1 = M.trainable_parameters(model, 1)
-    assert not any(p.requires_grad for p in model.features.parameters())
-    stage2 = M.trainable_parameters(model, 2, unfreeze_blocks=5)
-    assert len(stage2) > len(stage1)
-    assert all(p.requires_grad for p in model.features[14].parameters())
-    assert not any(p.requires_grad for p in model.features[13].parameters())
+def test_se_on_pooled_features_equals_se_on_the_map():
+    """GAP(s * F) = s * GAP(F): the head trained on cached pooled features is the exported model's."""
+    torch.manual_seed(0)
+    se = SqueezeExcite(16, 4)
+    x = torch.randn(2, 16, 7, 7)
+    torch.testing.assert_close(se(x).mean(dim=(2, 3)), se.forward_pooled(x.mean(dim=(2, 3))))
+
+
+@pytest.mark.parametrize("taps", [(), (6, 16)])
+def test_detector_forward_is_pooled_features_then_classify(taps):
+    model = M.build_model(weights="none", taps=taps).eval()
+    x = torch.rand(2, 3, 224, 224)
+    with torch.no_grad():
+        pooled = model.pooled_features(x)
+        assert pooled.shape == (2, 1280 + sum(M.BLOCK_CHANNELS[t] for t in taps))
+        torch.testing.assert_close(model(x), model.classify_pooled(pooled))
+        full = model.pooled_features(x, M.TAP_BLOCKS)
+        torch.testing.assert_close(full[:, :1280], pooled[:, :1280])
+
+
+def test_unknown_tap_is_an_error():
+    with pytest.raises(ValueError, match="taps"):
+        M.Detector(taps=(5,))

@@ -85,22 +85,17 @@ def test_model_input_shape_range_and_modes(mode):
 
 
 def test_training_and_backend_inputs_are_identical(tmp_path):
-    """The eval path of the training dataset and the backend's ``preprocess`` give the same tensor."""
-    from training.data import Sample
-    from training.dataset import EvalTransform, ImageDataset
+    """The training side's evaluation view (``training.features.eval_view``, what the feature bank
+    and the parity check see) and the backend's ``preprocess`` give the same tensor."""
+    from training.features import eval_view
 
     rgba = Image.fromarray(np.random.default_rng(0).integers(0, 255, (150, 210, 4), dtype=np.uint8), "RGBA")
     files = {"a.png": encode(rgba, "PNG"), "b.webp": encode(rgba.convert("RGB"), "WEBP", quality=80),
              "c.jpg": encode(rgba.convert("RGB"), "JPEG", quality=70)}
-    for name, data in files.items():
-        (tmp_path / name).write_bytes(data)
-    for mode in P.RESIZE_MODES:
-        dataset = ImageDataset(tmp_path, [Sample(n, 1, "s") for n in files], EvalTransform(resize_mode=mode))
-        for i, name in enumerate(files):
-            image, label = dataset[i]
-            expected = P.preprocess((tmp_path / name).read_bytes(), mode=mode)
-            assert label.item() == 1.0
-            np.testing.assert_array_equal(image.numpy(), expected)
+    for data in files.values():
+        expected = P.preprocess(data)
+        np.testing.assert_array_equal(eval_view(P.decode_image(data), "original"), expected)
+        np.testing.assert_array_equal(eval_view(P.decode_image(data), "hflip"), expected[:, :, ::-1])
 
 
 def test_parity_on_a_real_data_file():
@@ -108,9 +103,8 @@ def test_parity_on_a_real_data_file():
     files = sorted((root / "ai").rglob("*.webp"))[:1] + sorted((root / "human").rglob("*.jpg"))[:1]
     if not files:
         pytest.skip("../shared/data is not present")
-    from training.data import Sample
-    from training.dataset import EvalTransform, ImageDataset
+    from training.features import eval_view
 
-    dataset = ImageDataset(root, [Sample(str(f.relative_to(root)), 0, "s") for f in files], EvalTransform())
-    for i, f in enumerate(files):
-        np.testing.assert_array_equal(dataset[i][0].numpy(), P.preprocess(f.read_bytes()))
+    for f in files:
+        data = f.read_bytes()
+        np.testing.assert_array_equal(eval_view(P.decode_image(data), "original"), P.preprocess(data))
