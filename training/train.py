@@ -41,7 +41,7 @@ from training.model import TAP_BLOCKS, build_model
 from training.recipe import Recipe, fit_recipe
 from training.selection import MAX_FALSE_ACCUSATION_RATE, MAX_UNCERTAIN
 
-#: The recipe the leave-source-out ablation chose on validation (training/results/ablation.md): the
+#: The recipe the leave-source-out ablation chose on validation (training/results/ablation-leave-source-out.md): the
 #: frozen backbone's final and intermediate-block features, trained on global and native-resolution
 #: detail draws, source-balanced; TTA views from the contract's input only (exportable).
 SHIPPED = Recipe(taps=TAP_BLOCKS, detail=True, detail_view=False)

@@ -86,7 +86,9 @@ def test_real_model_end_to_end(live_backend):
     card = json.loads((REPO / "backend" / "models" / "shinsaku-detector.json").read_text())
     model = requests.get(f"{live_backend}/v1/model", timeout=10).json()
     assert model["sha256"] == card["sha256"] and model["tta_views"] == card["tta_views"]
-    assert model["headline"] == card.get("headline", {})  # the card's headline travels to the API
+    assert model["headline"] == card["headline"]  # the card's headline travels to the API
+    assert "leave-source-out" in model["headline"]["protocol"]
+    assert 0 <= model["headline"]["false_accusation_rate"] <= 1
     for color in ("white", "black"):
         response = requests.post(f"{live_backend}/v1/classify", data=solid(color, size=(1024, 1024), fmt="JPEG"),
                                  headers={"Content-Type": "image/jpeg"}, timeout=30)
