@@ -6,6 +6,8 @@ import hashlib
 import threading
 from collections import OrderedDict
 
+from backend.inference import ModelOutputs
+
 
 def image_key(data: bytes) -> str:
     """The cache key of image bytes: their sha256 as 64 lowercase hex characters."""
@@ -13,18 +15,19 @@ def image_key(data: bytes) -> str:
 
 
 class ResultCache:
-    """LRU mapping ``image_key -> probability_ai`` (float in [0, 1]) holding at most ``maxsize``
-    entries; ``maxsize`` 0 disables caching. All methods are safe to call from several threads."""
+    """LRU mapping ``image_key -> ModelOutputs`` (``backend.inference``: the model's record of one
+    image) holding at most ``maxsize`` entries; ``maxsize`` 0 disables caching. All methods are safe
+    to call from several threads."""
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = max(0, int(maxsize))
-        self._data: OrderedDict[str, float] = OrderedDict()
+        self._data: OrderedDict[str, ModelOutputs] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: str) -> float | None:
-        """The cached probability for ``key`` (marking it recently used), or None."""
+    def get(self, key: str) -> ModelOutputs | None:
+        """The cached record for ``key`` (marking it recently used), or None."""
         with self._lock:
             value = self._data.get(key)
             if value is None:
@@ -34,7 +37,7 @@ class ResultCache:
             self.hits += 1
             return value
 
-    def put(self, key: str, value: float) -> None:
+    def put(self, key: str, value: ModelOutputs) -> None:
         """Store ``value`` under ``key``, evicting the least recently used entry when full."""
         if self.maxsize == 0:
             return

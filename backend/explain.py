@@ -102,7 +102,8 @@ def occlusion_map(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, gr
     """Occlusion sensitivity of ``predict`` at ``x`` (Zeiler & Fergus 2014, blur perturbation).
 
     Args:
-        predict: ``(B, 3, S, S)`` float32 in [0, 1] -> ``(B,)`` probabilities (``Detector.predict``).
+        predict: ``(B, 3, S, S)`` float32 in [0, 1] -> ``(B,)`` probabilities (``Detector.predict``,
+            or ``Batcher.predict``: the server's queue, shared with classify).
         x: one model input, ``(3, S, S)`` float32 in [0, 1].
         grid: cells per side (``grid**2 + 1`` inferences).
         batch_size: inputs per ``predict`` call.

@@ -1,4 +1,5 @@
-"""onnxruntime session (``Detector``) and the dynamic batcher with its bounded queue (``Batcher``)."""
+"""onnxruntime session (``Detector``), the per-image record of its outputs (``ModelOutputs``) and the
+dynamic batcher with its bounded queue (``Batcher``), the one inference path of classify and explain."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,6 +45,19 @@ def choose_providers(preference: str = "auto") -> list[str]:
     if preference == "cuda" and CUDA not in available:
         raise ModelError("PROVIDER=cuda but onnxruntime has no CUDAExecutionProvider (install the gpu extra)")
     return [CUDA, CPU] if preference != "cpu" and CUDA in available else [CPU]
+
+
+@dataclass(frozen=True)
+class ModelOutputs:
+    """What the model says about one image: ``probability_ai``, a float in [0, 1] that the image is
+    AI-generated. The unit the batcher carries per image, so new outputs are new fields here."""
+
+    probability_ai: float
+
+
+def probabilities(outputs: Sequence[ModelOutputs]) -> np.ndarray:
+    """Records -> ``(B,)`` float32 of their ``probability_ai``."""
+    return np.array([o.probability_ai for o in outputs], dtype=np.float32)
 
 
 class Detector:
@@ -108,6 +123,11 @@ class Detector:
             raise ModelError(f"model output has shape {out.shape} or non-finite values for batch {batch.shape}")
         return np.clip(out, 0.0, 1.0)
 
+    def infer(self, batch: np.ndarray) -> list[ModelOutputs]:
+        """``(B, 3, S, S)`` float32 in [0, 1] -> ``B`` ``ModelOutputs``, in order (``predict``'s
+        probabilities as records; the batcher's ``predict``). Raises as ``predict``."""
+        return [ModelOutputs(float(p)) for p in self.predict(batch)]
+
     def warm_up(self) -> float:
         """Run one inference on a mid-grey image and return its probability. Raises ``ModelError``."""
         size = self.card.size
@@ -138,14 +158,16 @@ class QueueFull(RuntimeError):
 class Batcher:
     """Dynamic batching in front of a ``predict`` function, with a bounded queue.
 
-    ``submit`` puts one ``(3, S, S)`` float32 array in a queue of at most ``queue_size`` arrays and
-    returns a ``Future`` of its probability (float). One worker thread takes the first waiting array,
-    adds every array already queued, and, while ``expected()`` says more are on their way (requests
-    being decoded), waits for them up to ``max_wait_ms`` milliseconds, up to ``max_batch`` arrays;
-    then it runs ``predict`` once on the stacked ``(B, 3, S, S)`` batch.
+    ``predict`` maps a ``(B, 3, S, S)`` float32 batch to ``B`` per-image records in order
+    (``Detector.infer``: ``ModelOutputs``). ``submit`` puts one ``(3, S, S)`` float32 array in a
+    queue of at most ``queue_size`` arrays and returns a ``Future`` of its record; ``submit_many`` and
+    ``predict`` queue several at once. One worker thread takes the first waiting array, adds every
+    array already queued, and, while ``expected()`` (requests being decoded) or ``submit_many`` says
+    more are on their way, waits for them up to ``max_wait_ms`` milliseconds, up to ``max_batch``
+    arrays; then it runs ``predict`` once on the stacked ``(B, 3, S, S)`` batch.
     """
 
-    def __init__(self, predict: Callable[[np.ndarray], np.ndarray], max_batch: int = 16,
+    def __init__(self, predict: Callable[[np.ndarray], Sequence[ModelOutputs]], max_batch: int = 16,
                  max_wait_ms: float = 5.0, queue_size: int = 64,
                  expected: Callable[[], int] = lambda: 0) -> None:
         self._predict = predict
@@ -153,6 +175,8 @@ class Batcher:
         self.max_wait_s = max(0.0, float(max_wait_ms)) / 1000.0
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, int(queue_size)))
         self._expected = expected
+        self._incoming = 0  # arrays that submit_many is still queueing
+        self._submitting = threading.Lock()
         self._stop = threading.Event()
         self.batch_sizes: list[int] = []  # size of each batch run, for tests and stats (last 1000)
         self._thread = threading.Thread(target=self._run, name="shinsaku-batcher", daemon=True)
@@ -170,6 +194,40 @@ class Batcher:
             raise QueueFull(f"{self._queue.maxsize} images are waiting for inference") from None
         return future
 
+    @property
+    def capacity(self) -> int:
+        """The most arrays the queue holds (``queue_size``)."""
+        return self._queue.maxsize
+
+    def submit_many(self, batch: np.ndarray) -> list[Future]:
+        """Queue every ``(3, S, S)`` array of a ``(B, 3, S, S)`` batch; the worker waits for all of
+        them (up to ``max_wait_ms``) to batch them together. Returns ``B`` futures in order. Raises
+        ``QueueFull`` at once when the queue has fewer than ``B`` free places (checked first, so
+        normally nothing is queued), ``RuntimeError`` after ``close``."""
+        with self._submitting:
+            if self._queue.maxsize - self._queue.qsize() < len(batch):
+                raise QueueFull(f"{self._queue.qsize()} of {self._queue.maxsize} places in the inference "
+                                f"queue are taken; {len(batch)} are needed")
+            self._incoming = len(batch)
+            try:
+                futures = []
+                for x in batch:
+                    futures.append(self.submit(x))
+                    self._incoming -= 1
+            finally:
+                self._incoming = 0
+        return futures
+
+    def predict(self, batch: np.ndarray, timeout: float | None = None) -> np.ndarray:
+        """``(B, 3, S, S)`` float32 -> ``(B,)`` float32 ``probability_ai``, through the queue (a drop-in
+        for ``Detector.predict``, e.g. for ``backend.explain.occlusion_map``). Raises ``QueueFull``,
+        ``concurrent.futures.TimeoutError`` when the results take over ``timeout`` seconds in all,
+        and whatever ``predict`` raised."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        futures = self.submit_many(batch)
+        return probabilities([f.result(None if deadline is None else max(0.0, deadline - time.monotonic()))
+                              for f in futures])
+
     def qsize(self) -> int:
         """Arrays waiting in the queue now."""
         return self._queue.qsize()
@@ -184,7 +242,7 @@ class Batcher:
             except queue.Empty:
                 pass
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or self._expected() <= 0:
+            if remaining <= 0 or self._expected() + self._incoming <= 0:
                 break
             try:
                 items.append(self._queue.get(timeout=remaining))
@@ -199,9 +257,11 @@ class Batcher:
                 continue
             futures = [f for _, f in items]
             try:
-                probs = self._predict(np.stack([x for x, _ in items]))
-                for future, p in zip(futures, probs):
-                    future.set_result(float(p))
+                outputs = self._predict(np.stack([x for x, _ in items]))
+                if len(outputs) != len(items):
+                    raise ModelError(f"{len(outputs)} model outputs for a batch of {len(items)} images")
+                for future, output in zip(futures, outputs):
+                    future.set_result(output)
             except BaseException as exc:  # noqa: BLE001 - every accepted request gets an answer
                 for future in futures:
                     if not future.done():

@@ -17,8 +17,8 @@ import numpy as np
 
 from backend.cache import ResultCache, image_key
 from backend.config import decode_limits
-from backend.explain import Explanation, occlusion_map
-from backend.inference import Batcher, Detector, QueueFull, load_detector
+from backend.explain import BATCH_SIZE, Explanation, occlusion_map
+from backend.inference import Batcher, Detector, ModelOutputs, QueueFull, load_detector
 from backend.memory import TRIM_AFTER_BYTES, DecodeBudget, release_free_memory, tune_allocator
 from backend.model_card import ModelCard, ModelError
 from backend.preprocessing import center_crop_box, decode_opened, decoded_bytes, open_image, to_model_input
@@ -100,7 +100,7 @@ class Service:
         try:
             detector = load_detector(self.config)
             self.card, self.detector = detector.card, detector
-            self.batcher = Batcher(detector.predict, self.config["MAX_BATCH_SIZE"],
+            self.batcher = Batcher(detector.infer, self.config["MAX_BATCH_SIZE"],
                                    self.config["MAX_WAIT_MS"], self.config["QUEUE_SIZE"],
                                    expected=lambda: self._preparing)
             self.state = "ok"
@@ -156,27 +156,35 @@ class Service:
     def explain(self, data: bytes) -> Explained:
         """Occlusion-sensitivity heat map (``backend.explain``) of one image, its evidence and where
         the model's centre crop lies in the image. One explanation runs at a time (it takes
-        ``GRID**2 + 1`` inferences); another waits up to ``REQUEST_TIMEOUT_S`` seconds.
+        ``GRID**2 + 1`` inferences); another waits up to ``REQUEST_TIMEOUT_S`` seconds. The perturbed
+        inputs go through the batcher like classify's (same session, queue and ``MAX_BATCH_SIZE``),
+        up to ``BATCH_SIZE`` of them queued at a time, each group within ``REQUEST_TIMEOUT_S``.
 
         Raises:
             ModelUnavailable: the model is not ready.
             backend.preprocessing.ImageError subclasses, backend.memory.BudgetTimeout: as ``model_input``.
             ExplainBusy: another explanation kept the slot for ``REQUEST_TIMEOUT_S`` (HTTP 503 busy).
+            QueueFull: the queue had no room for a group (HTTP 503 busy).
+            InferenceTimeout: a group's results took over ``REQUEST_TIMEOUT_S`` (HTTP 503).
             backend.model_card.ModelError: the model's output was malformed.
         """
-        card, _ = self.require_model()
+        card, batcher = self.require_model()
         x, size = self.decode_input(data, card)
         if not self._explaining.acquire(timeout=self.config["REQUEST_TIMEOUT_S"]):
             raise ExplainBusy("another explanation is running; retry later")
         try:
-            explanation = occlusion_map(self.detector.predict, x)
+            timeout = self.config["REQUEST_TIMEOUT_S"]
+            explanation = occlusion_map(lambda batch: batcher.predict(batch, timeout), x,
+                                        batch_size=min(BATCH_SIZE, batcher.capacity))
+        except FutureTimeout:
+            raise InferenceTimeout("no inference result in time") from None
         finally:
             self._explaining.release()
         return Explained(explanation, size, center_crop_box(*size, card.size), image_key(data),
                          tuple(extract_dicts(data)))
 
     def _submit(self, data: bytes, card: ModelCard, batcher: Batcher) -> tuple[str, Any, bytes]:
-        """Cache lookup, else decode + preprocess + queue: ``(key, probability float or Future, data)``."""
+        """Cache lookup, else decode + preprocess + queue: ``(key, ModelOutputs or its Future, data)``."""
         key = image_key(data)
         cached = self.cache.get(key)
         if cached is not None:
@@ -212,16 +220,16 @@ class Service:
             return item
         key, value, data = item
         evidence = tuple(extract_dicts(data))
-        if isinstance(value, float):
-            return Verdict(value, True, key, evidence)
+        if isinstance(value, ModelOutputs):
+            return Verdict(value.probability_ai, True, key, evidence)
         try:
-            probability = value.result(timeout=max(0.0, deadline - time.monotonic()))
+            outputs = value.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
             return InferenceTimeout("no inference result in time")
         except Exception as exc:  # noqa: BLE001 - the inference failed: reported for this image
             return exc
-        self.cache.put(key, probability)
-        return Verdict(probability, False, key, evidence)
+        self.cache.put(key, outputs)
+        return Verdict(outputs.probability_ai, False, key, evidence)
 
     def close(self) -> None:
         """Stop the batcher."""

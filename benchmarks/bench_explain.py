@@ -1,9 +1,11 @@
 """Cost of explanations and of provenance evidence, in milliseconds per image.
 
-Usage: ``python benchmarks/bench_explain.py [--model CARD] [--images 8] [--repeat 20] [--threads 2]``
+Usage: ``python benchmarks/bench_explain.py [--model CARD] [--images 8] [--repeat 20] [--threads 2]
+[--max-batch N]``
 
 1. ``POST /v1/explain``'s work (decode + preprocess + ``backend.explain.occlusion_map``, ``GRID**2 + 1``
-   inferences with the model's TTA, batches of ``BATCH_SIZE``) on ``--images`` pictures (from
+   inferences with the model's TTA through the server's ``Batcher``: groups of ``BATCH_SIZE`` queued,
+   run in batches of ``--max-batch``, default the server's ``MAX_BATCH_SIZE``) on ``--images`` pictures (from
    ``../shared/data`` when present, else generated 1024 x 768 drawings), next to one classify inference
    of the same inputs for the ratio. Run in process (no HTTP), onnxruntime with ``--threads`` threads.
 2. ``backend.provenance.extract`` on ordinary and hostile metadata: no metadata, A1111 PNG, a signed C2PA
@@ -67,10 +69,12 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-batch", type=int, default=None, help="images per inference (default: serve's)")
     args = parser.parse_args()
 
+    from backend.config import DEFAULTS
     from backend.explain import BATCH_SIZE, GRID, occlusion_map
-    from backend.inference import Detector
+    from backend.inference import Batcher, Detector
     from backend.model_card import load_card
     from backend.preprocessing import preprocess
     from backend.provenance import extract
@@ -78,13 +82,16 @@ def main() -> None:
     card = load_card(args.model)
     detector = Detector(card, "cpu", args.threads)
     detector.warm_up()
+    max_batch = args.max_batch or DEFAULTS["MAX_BATCH_SIZE"]
+    batcher = Batcher(detector.infer, max_batch, DEFAULTS["MAX_WAIT_MS"], DEFAULTS["QUEUE_SIZE"])
     print(f"model {card.name} {card.version}, {len(card.tta_views)} TTA views, grid {GRID}x{GRID} "
-          f"({GRID * GRID + 1} inferences, batches of {BATCH_SIZE}), {args.threads} onnxruntime threads")
+          f"({GRID * GRID + 1} inferences, groups of {BATCH_SIZE} through the batcher, batches of {max_batch}), "
+          f"{args.threads} onnxruntime threads")
     explain_ms, classify_ms = [], []
     for data in pictures(args.images):
         started = time.perf_counter()
         x = preprocess(data)
-        occlusion_map(detector.predict, x)
+        occlusion_map(batcher.predict, x)
         explain_ms.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         detector.predict(preprocess(data)[None])
@@ -92,6 +99,7 @@ def main() -> None:
     print(f"explain: median {statistics.median(explain_ms):.0f} ms/image, max {max(explain_ms):.0f} ms "
           f"(n = {len(explain_ms)}); classify alone median {statistics.median(classify_ms):.1f} ms; "
           f"ratio {statistics.median(explain_ms) / statistics.median(classify_ms):.0f}x")
+    batcher.close()
     print("evidence extraction (backend.provenance.extract):")
     for name, data in hostile_metadata().items():
         times = []
