@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--format", choices=("csv", "json"), default="csv", help="results format")
     scan.add_argument("-o", "--output", help="results file (default: standard output)")
     scan.add_argument("--report", help="write a self-contained HTML report here")
+    scan.add_argument("--explain", action="store_true",
+                      help="heat-map thumbnails in the --report (50 more inferences per judged image)")
     scan.add_argument("--batch-size", type=int, default=16, help="images per inference")
     scan.add_argument("--workers", type=positive_int, default=None,
                       help="threads reading and decoding images (default: the CPU cores)")

@@ -1,6 +1,7 @@
 """``shinsaku scan``: classify files and folders offline with the served model and contract; write CSV
-or JSON results and an optional self-contained HTML report. Every path found is listed: files that
-cannot be judged (and symlinks, special files, unreadable folders: see ``backend.walk``) as errors."""
+or JSON results and an optional self-contained HTML report, with occlusion heat maps when asked
+(``--explain``). Every path found is listed: files that cannot be judged (and symlinks, special files,
+unreadable folders: see ``backend.walk``) as errors."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from backend.config import DEFAULTS, ConfigError, build_config, decode_limits
+from backend.explain import GRID, METHOD, occlusion_map, thumbnail_png
 from backend.inference import Detector, load_detector
 from backend.limits import MAX_IMAGE_BYTES
 from backend.model_card import ModelCard, ModelError
@@ -48,6 +50,8 @@ class ScanResult:
     message: str | None = None
     thumbnail: str | None = None  # data: URI of a JPEG thumbnail, for the report only
     evidence: list[dict] | None = None
+    heatmap: str | None = None  # data: URI of the heat-map thumbnail (--explain), for the report only
+    explain_error: str | None = None  # why the explanation failed (--explain), for the report only
 
     @property
     def disagrees(self) -> bool:
@@ -90,6 +94,18 @@ def _prepare(candidate: Candidate, card: ModelCard, limits: DecodeLimits, thumbn
     return result, None
 
 
+def explain_into(result: ScanResult, x: np.ndarray, detector: Detector, batch_size: int) -> None:
+    """Occlusion heat map (``backend.explain``) of a judged image's model input ``x`` (``(3, S, S)``
+    float32): ``GRID**2 + 1`` inferences of the scan's ``detector`` in batches of ``batch_size``, then
+    ``result.heatmap`` = a data: URI of ``thumbnail_png`` (the centre crop with the map laid over it).
+    Any failure is written to ``result.explain_error`` instead; never raises."""
+    try:
+        explanation = occlusion_map(detector.predict, x, batch_size=batch_size)
+        result.heatmap = "data:image/png;base64," + base64.b64encode(thumbnail_png(x, explanation)).decode("ascii")
+    except Exception as exc:  # noqa: BLE001 - one explanation never stops the scan
+        result.explain_error = _printable(f"{type(exc).__name__}: {exc}")
+
+
 def default_workers() -> int:
     """Decoding threads ``shinsaku scan`` uses by default: the CPU cores this process may run on."""
     try:
@@ -100,22 +116,24 @@ def default_workers() -> int:
 
 def scan_files(files: list[Candidate], detector: Detector, batch_size: int = 16, progress: bool = True,
                thumbnails: bool = False, limits: DecodeLimits = DEFAULT_LIMITS,
-               max_bytes: int = MAX_IMAGE_BYTES, workers: int = 1) -> list[ScanResult]:
+               max_bytes: int = MAX_IMAGE_BYTES, workers: int = 1, explain: bool = False) -> list[ScanResult]:
     """Classify ``files`` in batches of ``batch_size`` images; one ``ScanResult`` per candidate, in
-    order. Files over ``max_bytes`` bytes are refused before reading.
+    order. Files over ``max_bytes`` bytes are refused before reading. With ``explain``, every judged
+    image also gets a heat map (``explain_into``: ``GRID**2 + 1`` = 50 more inferences per image).
 
     Reading, hashing, metadata and decoding run in a pool of ``workers`` threads (Pillow, hashlib and
     NumPy release the GIL) while the one shared ``detector`` runs the previous batch, so at most two
     batches of inputs are held (``2 * batch_size`` arrays of ``(3, S, S)`` float32). Batches are the
     same consecutive ``batch_size`` files whatever ``workers`` is, so results are identical to one
-    worker. The progress bar (images/s) shows only when ``progress`` and standard error is a terminal.
+    worker. The progress bar (images/s; per explained image with ``explain``) shows only when
+    ``progress`` and standard error is a terminal.
     """
     card = detector.card
     size = max(1, batch_size)
     chunks = [files[start:start + size] for start in range(0, len(files), size)]
     results: list[ScanResult] = []
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="shinsaku-scan") as pool, \
-            tqdm(total=len(files), unit="img", desc=f"scan ({max(1, workers)} workers)",
+            tqdm(total=len(files), unit="img", desc=f"scan{' + explain' if explain else ''} ({max(1, workers)} workers)",
                  disable=None if progress else True, file=sys.stderr) as bar:
         def submit(chunk: list[Candidate]) -> list[Future]:
             return [pool.submit(_prepare, c, card, limits, thumbnails, max_bytes) for c in chunk]
@@ -126,12 +144,17 @@ def scan_files(files: list[Candidate], detector: Detector, batch_size: int = 16,
             prepared = [future.result() for future in current]
             ready = [(r, x) for r, x in prepared if x is not None]
             if ready:
-                probs = detector.predict(np.stack([x for _, x in ready]))
-                for (result, _), p in zip(ready, probs):
-                    result.probability_ai = float(p)
-                    result.label = card.label(float(p))
+                for (result, _), outputs in zip(ready, detector.infer(np.stack([x for _, x in ready]))):
+                    result.probability_ai = outputs.probability_ai
+                    result.label = card.label(outputs.probability_ai)
             results += [r for r, _ in prepared]
-            bar.update(len(prepared))
+            if not explain:
+                bar.update(len(prepared))
+                continue
+            bar.update(len(prepared) - len(ready))  # errors at once, judged images once explained
+            for result, x in ready:
+                explain_into(result, x, detector, size)
+                bar.update(1)
     return results
 
 
@@ -170,20 +193,25 @@ def write_results(results: list[ScanResult], fmt: str, out, card: ModelCard) -> 
         out.write("\n")
 
 
-def render_report(results: list[ScanResult], card: ModelCard) -> str:
-    """The self-contained HTML report (inline thumbnails and CSS, no external resource)."""
+def render_report(results: list[ScanResult], card: ModelCard, explained: bool = False) -> str:
+    """The self-contained HTML report (inline thumbnails and CSS, no external resource); with
+    ``explained``, a heat-map column (``ScanResult.heatmap`` or ``explain_error``)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("backend", "templates"), autoescape=select_autoescape(["html"]))
     return env.get_template("report.html").render(results=sort_for_report(results), summary=summarize(results),
-                                                  card=card, evidence_summary=summary)
+                                                  card=card, evidence_summary=summary, explained=explained,
+                                                  method=METHOD, grid=GRID)
 
 
 def run_scan(args: argparse.Namespace) -> int:
-    """The ``shinsaku scan`` command. Returns 0, ``EXIT_CONFIG`` (2) for a bad setting or
+    """The ``shinsaku scan`` command. Returns 0, ``EXIT_CONFIG`` (2) for a bad setting (or
+    ``--explain`` without ``--report``) or
     ``EXIT_MODEL`` (4) when the model cannot be loaded, after one line on standard error."""
     from backend.cli import EXIT_CONFIG, EXIT_MODEL, fail
 
+    if args.explain and not args.report:
+        return fail("scan", "--explain needs --report (heat maps are shown in the HTML report only)", EXIT_CONFIG)
     try:
         config = build_config({"MODEL_PATH": args.model} if args.model else None)
         detector = load_detector(config)
@@ -194,7 +222,7 @@ def run_scan(args: argparse.Namespace) -> int:
     limits = decode_limits(config)
     results = scan_files(collect_files(args.paths), detector, args.batch_size, not args.no_progress,
                          thumbnails=bool(args.report), limits=limits, max_bytes=config["MAX_IMAGE_BYTES"],
-                         workers=args.workers or default_workers())
+                         workers=args.workers or default_workers(), explain=args.explain)
     if args.output:
         with open(args.output, "w", encoding="utf-8", newline="") as fh:
             write_results(results, args.format, fh, detector.card)
@@ -202,6 +230,6 @@ def run_scan(args: argparse.Namespace) -> int:
         write_results(results, args.format, sys.stdout, detector.card)
     if args.report:
         with open(args.report, "w", encoding="utf-8") as fh:
-            fh.write(render_report(results, detector.card))
+            fh.write(render_report(results, detector.card, explained=args.explain))
     print(", ".join(f"{k}: {v}" for k, v in summarize(results).items()), file=sys.stderr)
     return 0
