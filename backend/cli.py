@@ -1,5 +1,6 @@
-"""``shinsaku`` command line: ``serve``, ``scan``, and ``train``/``evaluate``/``export`` forwarded to
-the training package (imported only for those, so serve and scan never import torch)."""
+"""``shinsaku`` command line: ``serve``, ``scan``, ``corrections import``, and
+``train``/``evaluate``/``export`` forwarded to the training package (imported only for those, so
+serve, scan and corrections never import torch)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--workers", type=positive_int, default=None,
                       help="threads reading and decoding images (default: the CPU cores)")
     scan.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    corrections = sub.add_parser("corrections", help="the extension's corrections as training data")
+    imports = corrections.add_subparsers(dest="action", required=True).add_parser(
+        "import", help="an export plus the saved images as a data root for train --extra-data")
+    imports.add_argument("file", help="the options page's corrections export (CSV or JSON)")
+    imports.add_argument("--images", required=True, metavar="DIR", help="the saved images (searched recursively)")
+    imports.add_argument("--output", default=".devdata/corrections", metavar="ROOT",
+                         help="data root to write or extend (default: .devdata/corrections)")
+    imports.add_argument("--source", metavar="NAME", help="sources NAME-ai, NAME-human (default: corrections-<site>-<label>)")
+    imports.add_argument("--known", action="append", metavar="ROOT",
+                         help="a data root whose images are not imported again (repeatable)")
     for name, module in FORWARDED.items():
         sub.add_parser(name, help=f"forwarded to {module} (see shinsaku {name} --help)", add_help=False)
     return parser
@@ -107,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "corrections":
+        from backend.corrections_import import run_import
+
+        return run_import(args)
     from backend.scan import run_scan
 
     return run_scan(args)
