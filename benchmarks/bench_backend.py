@@ -140,16 +140,15 @@ def eager(card: dict, checkpoint: str | None, image: bytes, images: list[bytes],
     except ImportError as exc:
         return f"skipped: {exc}"
     torch.set_num_threads(2)
-    if checkpoint:
-        from training.evaluate import load_checkpoint
+    from training.model import build_model, load_checkpoint
 
+    if checkpoint:
         model, _ = load_checkpoint(Path(checkpoint))
         source = checkpoint
     else:
-        from training.model import build_model
-
-        args = card.get("training_args", {})
-        model = build_model(args.get("attention", True), args.get("head", "dense"), weights="none").eval()
+        recipe = card.get("recipe", {})
+        model = build_model(recipe.get("attention", True), recipe.get("head", "dense"), weights="none",
+                            taps=tuple(recipe.get("taps", ())), tap_std=recipe.get("tap_std", False)).eval()
         source = "card architecture, untrained weights (no --checkpoint; same cost)"
     tta = TTAModel(model, card["tta_views"]).eval()
     size, mode = card["input"]["size"], card["input"]["resize"]

@@ -36,7 +36,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--metrics", default=None, help="metrics.json from evaluate (the protocols' figures)")
     parser.add_argument("--output-dir", default="backend/models")
     parser.add_argument("--name", default="shinsaku-detector")
-    parser.add_argument("--version", default="2.0.0")
+    parser.add_argument("--version", default="2.1.0")
     parser.add_argument("--opset", type=int, default=18)
     return parser
 
@@ -77,7 +77,8 @@ def model_card(args, onnx_path: Path, ckpt: dict, selection: Selection, metrics:
         "architecture": "MobileNetV2 (ImageNet, frozen) + "
         + ("squeeze-and-excitation (r=4) + " if recipe.attention else "")
         + ("dense head 256-128-64" if recipe.head == "dense" else "linear head")
-        + (f" + pooled taps of blocks {list(recipe.taps)}" if recipe.taps else ""),
+        + (f" + pooled taps of blocks {list(recipe.taps)}" if recipe.taps else "")
+        + (" (mean and spatial standard deviation)" if recipe.tap_std else ""),
         "input": {"name": INPUT_NAME, "shape": ["B", 3, INPUT_SIZE, INPUT_SIZE], "dtype": "float32",
                   "range": [0.0, 1.0], "color": "RGB", "size": INPUT_SIZE, "resize": "center_crop",
                   "alpha_background": list(BACKGROUND),

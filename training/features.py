@@ -5,8 +5,8 @@ of a pretrained network with a small head generalise better than end-to-end trai
 onto the few sources' quirks). So training needs the backbone's globally pooled outputs only, and
 every recipe of the leave-source-out search trains its head on the same cached features in seconds.
 
-For each image the bank holds (``D = 1280 + 376`` pooled channels: the final block, then the
-``TAP_BLOCKS``):
+For each image the bank holds (``D = 1280 + 376 + 376`` pooled channels: the final block, then the
+``TAP_BLOCKS``' means, then their spatial standard deviations):
 
 - ``train``: ``(N, R, D)`` float16, R augmented draws (``training.augment.TrainTransform``, alpha
   composited on a random background), global view;
@@ -54,6 +54,8 @@ EVAL_VIEWS = ("original", "hflip", "detail")
 #: Detail view: the image is scaled so its shorter side is at most this many pixels (never enlarged
 #: beyond the contract's 224) and centre-cropped to 224: 2x the global view's resolution at most.
 DETAIL_MAX_SHORT_SIDE = 448
+#: Version of ``Trunk``'s outputs (part of the cache keys): 2 added the taps' standard deviations.
+TRUNK_VERSION = 2
 LAUNDER_LONG_SIDE = 512
 LAUNDER_QUALITY = 85
 
@@ -108,7 +110,7 @@ class FeatureConfig:
 
     def key(self, data_sha256: str) -> str:
         """Cache key (16 hex digits) of this config over the data manifests' sha256."""
-        blob = json.dumps({"config": asdict(self), "data": data_sha256, "taps": TAP_BLOCKS, "v": 1})
+        blob = json.dumps({"config": asdict(self), "data": data_sha256, "taps": TAP_BLOCKS, "v": TRUNK_VERSION})
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -174,14 +176,15 @@ class _Draws(Dataset):
 
 class Trunk(torch.nn.Module):
     """The frozen backbone as a feature extractor: ``(B, 3, 224, 224)`` float32 in [0, 1] ->
-    ``(B, 1280 + 376)`` float32 pooled features (final block, then ``TAP_BLOCKS``)."""
+    ``(B, 1280 + 376 + 376)`` float32 pooled features (final block, then ``TAP_BLOCKS``' means and
+    standard deviations)."""
 
     def __init__(self, weights: str = "deep-sort"):
         super().__init__()
         self.model = build_model(attention=False, head="baseline", weights=weights).eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.pooled_features(x, TAP_BLOCKS)
+        return self.model.pooled_features(x, TAP_BLOCKS, tap_std=True)
 
 
 def trunk_session(weights: str, cache_dir: Path):
@@ -190,7 +193,7 @@ def trunk_session(weights: str, cache_dir: Path):
 
     from training.export import export_onnx
 
-    path = Path(cache_dir) / f"trunk-{hashlib.sha256(weights.encode()).hexdigest()[:8]}.onnx"
+    path = Path(cache_dir) / f"trunk-v{TRUNK_VERSION}-{hashlib.sha256(weights.encode()).hexdigest()[:8]}.onnx"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:

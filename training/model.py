@@ -74,15 +74,19 @@ class Detector(nn.Module):
         head: ``dense`` (256-128-64, the paper's enhanced head) or ``baseline``.
         taps: indices of intermediate feature blocks (subset of ``TAP_BLOCKS``) whose globally pooled
             outputs join the 1280 pooled channels before the head; ``()`` is the paper's model.
+        tap_std: also pool each tap by its per-channel standard deviation over the spatial positions
+            (a texture statistic, Gatys et al. 2016 / Huang & Belongie 2017's AdaIN statistics): how
+            strongly each early filter fires varies with local detail that a mean hides.
 
     Shapes: input ``(B, 3, 224, 224)`` float32 RGB in [0, 1]; ``pooled_features`` ``(B, D)`` float32
-    with ``D = 1280 + sum(BLOCK_CHANNELS[t] for t in taps)``; output ``(B,)`` float32 logits of "AI".
+    with ``D = 1280 + (1 + tap_std) * sum(BLOCK_CHANNELS[t] for t in taps)``; output ``(B,)`` float32 logits of "AI".
 
     Raises:
         ValueError: unknown ``head`` or a tap outside ``TAP_BLOCKS``.
     """
 
-    def __init__(self, attention: bool = True, head: str = "dense", taps: tuple[int, ...] = ()) -> None:
+    def __init__(self, attention: bool = True, head: str = "dense", taps: tuple[int, ...] = (),
+                 tap_std: bool = False) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -93,21 +97,26 @@ class Detector(nn.Module):
             raise ValueError(f"head must be 'dense' or 'baseline', got {head!r}")
         if any(t not in TAP_BLOCKS for t in taps):
             raise ValueError(f"taps must be a subset of {TAP_BLOCKS}, got {taps}")
-        self.taps = tuple(sorted(taps))
-        in_features = FEATURE_CHANNELS + sum(BLOCK_CHANNELS[t] for t in self.taps)
+        self.taps, self.tap_std = tuple(sorted(taps)), tap_std
+        in_features = FEATURE_CHANNELS + (1 + tap_std) * sum(BLOCK_CHANNELS[t] for t in self.taps)
         self.head = DenseHead(in_features) if head == "dense" else BaselineHead(in_features)
 
-    def pooled_features(self, x: torch.Tensor, taps: tuple[int, ...] | None = None) -> torch.Tensor:
-        """Globally pooled backbone outputs: the 1280 final channels, then each tap's channels
-        (``taps`` defaults to the model's own). ``(B, 3, H, W)`` in [0, 1] -> ``(B, D)`` float32."""
+    def pooled_features(self, x: torch.Tensor, taps: tuple[int, ...] | None = None,
+                        tap_std: bool | None = None) -> torch.Tensor:
+        """Globally pooled backbone outputs: the 1280 final channels, then each tap's mean channels,
+        then (``tap_std``) each tap's per-channel spatial standard deviations; ``taps`` and ``tap_std``
+        default to the model's own. ``(B, 3, H, W)`` in [0, 1] -> ``(B, D)`` float32."""
         taps = self.taps if taps is None else taps
+        tap_std = self.tap_std if tap_std is None else tap_std
         x = (x - self.mean) / self.std
-        tapped = []
+        means, stds = [], []
         for i, block in enumerate(self.features):
             x = block(x)
             if i in taps:
-                tapped.append(torch.flatten(self.pool(x), 1))
-        return torch.cat([torch.flatten(self.pool(x), 1), *tapped], dim=1)
+                means.append(torch.flatten(self.pool(x), 1))
+                if tap_std:
+                    stds.append(torch.sqrt(torch.clamp(torch.flatten(self.pool(x * x), 1) - means[-1] ** 2, min=0) + 1e-6))
+        return torch.cat([torch.flatten(self.pool(x), 1), *means, *stds], dim=1)
 
     def classify_pooled(self, z: torch.Tensor) -> torch.Tensor:
         """Logits from ``pooled_features``: ``(B, D)`` float32 -> ``(B,)`` float32. SE acts on the
@@ -177,9 +186,9 @@ def load_backbone(model: Detector, source: str) -> None:
 
 
 def build_model(attention: bool = True, head: str = "dense", weights: str = "deep-sort",
-                taps: tuple[int, ...] = ()) -> Detector:
+                taps: tuple[int, ...] = (), tap_std: bool = False) -> Detector:
     """Build the detector and load its backbone (see ``Detector`` and ``load_backbone``)."""
-    model = Detector(attention=attention, head=head, taps=tuple(taps))
+    model = Detector(attention=attention, head=head, taps=tuple(taps), tap_std=tap_std)
     load_backbone(model, weights)
     return model
 
@@ -189,6 +198,7 @@ def load_checkpoint(path: Path, device: str = "cpu") -> tuple[Detector, dict]:
     Raises ``OSError`` / ``KeyError`` for a missing or foreign file."""
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
     recipe = ckpt["recipe"]
-    model = build_model(recipe["attention"], recipe["head"], weights="none", taps=tuple(recipe["taps"]))
+    model = build_model(recipe["attention"], recipe["head"], weights="none", taps=tuple(recipe["taps"]),
+                        tap_std=recipe.get("tap_std", False))
     model.load_state_dict(ckpt["model"])
     return model.to(device).eval(), ckpt

@@ -28,7 +28,7 @@ class Recipe:
     """Knobs of head training, each chosen on held-out-source validation (README ablation).
 
     Attributes:
-        attention / head / taps: the model (``training.model.Detector``).
+        attention / head / taps / tap_std: the model (``training.model.Detector``).
         detail: also train on the detail-view draws (native-resolution 224 px crops).
         detail_view: with ``detail``, make the detail crop a candidate TTA view. The preprocessing
             contract's single 224 px input cannot carry it, so a selection that picks it cannot be
@@ -45,6 +45,7 @@ class Recipe:
     attention: bool = True
     head: str = "dense"
     taps: tuple[int, ...] = ()
+    tap_std: bool = False
     detail: bool = False
     detail_view: bool = True
     epochs: int = 30
@@ -73,14 +74,16 @@ class Recipe:
         return [v for v in EVAL_VIEWS if v != "detail" or (self.detail and self.detail_view)]
 
 
-def feature_columns(taps: tuple[int, ...]) -> np.ndarray:
-    """Columns of the bank's ``D = 1280 + 376`` features a model with ``taps`` reads, in its order."""
+def feature_columns(taps: tuple[int, ...], tap_std: bool = False) -> np.ndarray:
+    """Columns of the bank's ``D = 1280 + 376 + 376`` features (final, taps' means, taps' standard
+    deviations) that a model with ``taps`` (and ``tap_std``) reads, in its order."""
     cols, start = [np.arange(FEATURE_CHANNELS)], FEATURE_CHANNELS
-    for block in TAP_BLOCKS:
-        width = BLOCK_CHANNELS[block]
-        if block in taps:
-            cols.append(np.arange(start, start + width))
-        start += width
+    for stat in (False, True):
+        for block in TAP_BLOCKS:
+            width = BLOCK_CHANNELS[block]
+            if block in taps and (tap_std or not stat):
+                cols.append(np.arange(start, start + width))
+            start += width
     return np.concatenate(cols)
 
 
@@ -138,12 +141,12 @@ def _train_head(bank: FeatureBank, idx: np.ndarray, recipe: Recipe) -> Detector:
     idx = np.asarray(idx)[bank.ok[idx]]
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
-    model = Detector(recipe.attention, recipe.head, recipe.taps)
+    model = Detector(recipe.attention, recipe.head, recipe.taps, recipe.tap_std)
     params = [p for n, p in model.named_parameters() if not n.startswith("features.")]
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe.epochs)
     averaged = torch.optim.swa_utils.AveragedModel(model) if recipe.swa else None
-    cols = feature_columns(recipe.taps)
+    cols = feature_columns(recipe.taps, recipe.tap_std)
     draws = np.concatenate([bank.train, bank.train_detail], axis=1) if recipe.detail else bank.train
     weights = sample_weights(bank.labels[idx], bank.sources[idx], recipe.source_balance)
     smooth = recipe.label_smoothing
@@ -167,7 +170,7 @@ def view_logits(model: Detector, bank: FeatureBank, idx: np.ndarray, views: list
     """``(len(idx), V)`` float64 logits of ``model`` on the cached evaluation ``views`` of images
     ``idx`` (their laundered copies when ``laundered``)."""
     source = bank.laundered if laundered else bank.views
-    cols = feature_columns(model.taps)
+    cols = feature_columns(model.taps, model.tap_std)
     out = [model.classify_pooled(torch.from_numpy(source[v][idx][:, cols].astype(np.float32))).numpy()
            for v in views]
     return np.stack(out, axis=1).astype(np.float64)

@@ -43,8 +43,9 @@ from training.selection import MAX_FALSE_ACCUSATION_RATE, MAX_UNCERTAIN
 
 #: The recipe the leave-source-out ablation chose on validation (training/results/ablation-leave-source-out.md): the
 #: frozen backbone's final and intermediate-block features, trained on global and native-resolution
-#: detail draws, source-balanced; TTA views from the contract's input only (exportable).
-SHIPPED = Recipe(taps=TAP_BLOCKS, detail=True, detail_view=False)
+#: detail draws, source-balanced, AdamW weight decay 0.1; TTA views from the contract's input only
+#: (exportable).
+SHIPPED = Recipe(taps=TAP_BLOCKS, detail=True, detail_view=False, weight_decay=0.1)
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -68,6 +69,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     group.add_argument("--head", default=SHIPPED.head, choices=("dense", "baseline"))
     group.add_argument("--no-attention", dest="attention", action="store_false")
     group.add_argument("--taps", type=int, nargs="*", default=list(SHIPPED.taps), choices=TAP_BLOCKS)
+    group.add_argument("--tap-std", action=argparse.BooleanOptionalAction, default=SHIPPED.tap_std,
+                       help="also pool the taps by their spatial standard deviation")
     group.add_argument("--detail", action=argparse.BooleanOptionalAction, default=SHIPPED.detail,
                        help="also train on native-resolution detail crops")
     group.add_argument("--detail-view", action=argparse.BooleanOptionalAction, default=SHIPPED.detail_view,
@@ -89,7 +92,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 def recipe_from_args(args) -> Recipe:
     """The ``Recipe`` named by the command-line options."""
-    return Recipe(attention=args.attention, head=args.head, taps=tuple(args.taps), detail=args.detail,
+    return Recipe(attention=args.attention, head=args.head, taps=tuple(args.taps), tap_std=args.tap_std,
+                  detail=args.detail,
                   detail_view=args.detail_view,
                   epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay, batch_size=args.batch_size,
                   label_smoothing=args.label_smoothing, source_balance=args.source_balance, mixup=args.mixup,
@@ -128,7 +132,7 @@ def main(args) -> dict:
     fitted = fit_recipe(bank, idx, recipe, folds, f"{args.folds} leave-source-out folds of all training "
                         "sources (out-of-fold)", max_far=args.max_false_accusation_rate,
                         max_uncertain=args.max_uncertain)
-    model = build_model(recipe.attention, recipe.head, args.weights, recipe.taps)
+    model = build_model(recipe.attention, recipe.head, args.weights, recipe.taps, recipe.tap_std)
     model.attention.load_state_dict(fitted.model.attention.state_dict())
     model.head.load_state_dict(fitted.model.head.state_dict())
     summary = {"recipe": recipe.to_dict(), "selection": fitted.selection.to_dict(),

@@ -84,6 +84,20 @@ def test_detector_forward_is_pooled_features_then_classify(taps):
         torch.testing.assert_close(full[:, :1280], pooled[:, :1280])
 
 
+def test_tap_std_is_the_spatial_standard_deviation_of_each_tap():
+    model = M.build_model(weights="none", taps=(6,), tap_std=True).eval()
+    x = torch.rand(2, 3, 224, 224)
+    with torch.no_grad():
+        pooled = model.pooled_features(x)
+        assert pooled.shape == (2, 1280 + 2 * 32)
+        h = (x - model.mean) / model.std
+        for block in model.features[:7]:
+            h = block(h)
+        torch.testing.assert_close(pooled[:, 1280:1312], h.mean(dim=(2, 3)))
+        torch.testing.assert_close(pooled[:, 1312:], h.std(dim=(2, 3), unbiased=False), atol=1e-3, rtol=1e-3)
+        torch.testing.assert_close(model(x), model.classify_pooled(pooled))
+
+
 def test_unknown_tap_is_an_error():
     with pytest.raises(ValueError, match="taps"):
         M.Detector(taps=(5,))

@@ -9,7 +9,7 @@ from training.features import EVAL_VIEWS, FeatureBank
 from training.protocol import leave_source_out, random_split
 from training.recipe import Recipe, feature_columns, fit_recipe, sample_weights, train_head, view_logits
 
-D = 1280 + 376
+D = 1280 + 376 + 376
 
 
 def make_bank(sources_per_class=6, per_source=12, draws=2, seed=0) -> FeatureBank:
@@ -80,6 +80,9 @@ def test_feature_columns_pick_the_taps():
     assert len(feature_columns(())) == 1280
     cols = feature_columns((6, 16))
     assert len(cols) == 1280 + 32 + 160 and cols[1280] == 1280 + 24  # block 3 (24 ch) skipped
+    with_std = feature_columns((6, 16), tap_std=True)
+    assert len(with_std) == 1280 + 2 * (32 + 160)
+    assert with_std[1280 + 32 + 160] == 1280 + 376 + 24  # the std block starts after all 376 means
 
 
 def test_train_head_learns_the_signal():
