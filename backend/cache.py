@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
-from backend.inference import ModelOutputs
+if TYPE_CHECKING:  # annotations only: hashing an image (image_key) needs no onnxruntime
+    from backend.inference import ModelOutputs
 
 
 def image_key(data: bytes) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import os
 import re
 from collections import defaultdict
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from backend.cache import image_key
 from backend.config import DEFAULTS, decode_limits
 from backend.corrections import Correction, CorrectionsError, read_export
 from backend.limits import MAX_IMAGE_BYTES
@@ -108,7 +108,7 @@ def find_images(folder: Path, wanted: set[str]) -> tuple[dict[str, str], int]:
             unread += 1
             continue
         try:
-            sha = hashlib.sha256(read_limited(candidate.path, MAX_IMAGE_BYTES)).hexdigest()
+            sha = image_key(read_limited(candidate.path, MAX_IMAGE_BYTES))
         except OSError:  # FileRefused included
             unread += 1
             continue
@@ -134,7 +134,7 @@ def manifest_row(c: Correction, path: str, source: str, known_sha: str) -> tuple
         OSError: unreadable; ``FileRefused`` when it changed since it was hashed (sha256 differs).
     """
     data = read_limited(path, MAX_IMAGE_BYTES)
-    if hashlib.sha256(data).hexdigest() != known_sha:
+    if image_key(data) != known_sha:
         raise FileRefused("changed", "the file changed while importing")
     img = open_image(data, limits=decode_limits(DEFAULTS))
     fmt, (width, height) = img.format, img.size

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
-import hashlib
 import io
 import json
 import os
@@ -20,6 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from tqdm import tqdm
 
+from backend.cache import image_key
 from backend.config import DEFAULTS, ConfigError, build_config, decode_limits
 from backend.explain import GRID, METHOD, occlusion_map, thumbnail_png
 from backend.inference import Detector, load_detector
@@ -79,7 +79,7 @@ def _prepare(candidate: Candidate, card: ModelCard, limits: DecodeLimits, thumbn
         return result, None
     try:
         data = read_limited(candidate.path, max_bytes)
-        result.image_sha256 = hashlib.sha256(data).hexdigest()
+        result.image_sha256 = image_key(data)
         result.evidence = extract_dicts(data)
         img = decode_image(data, limits=limits)
         if thumbnails:
