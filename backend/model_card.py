@@ -57,6 +57,14 @@ class ModelCard:
     uncertain_band: tuple[float, float]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     precision: str = "fp32"  # which file of the card ``onnx_path`` / ``sha256`` are: "fp32" | "int8"
+    # input.jpeg_draft: JPEGs decoded shrunk by DCT scaling (``preprocessing.draft_for_input``), as
+    # the model was trained; absent (models before 2.2.0): full decode
+    jpeg_draft: bool = False
+
+    @property
+    def draft_size(self) -> int | None:
+        """``draft_size`` for ``preprocessing.decode_image``: the input side, or None (full decode)."""
+        return self.size if self.jpeg_draft else None
 
     def label(self, probability_ai: float) -> str:
         """``label_for`` with this card's threshold and uncertain band."""
@@ -88,7 +96,8 @@ def load_card(model_path: str | Path, verify_sha256: bool = True) -> ModelCard:
             input_name=str(inp.get("name", "image")), output_name=str(out.get("name", "probability_ai")),
             size=int(inp["size"]), resize=str(inp["resize"]),
             tta_views=tuple(str(v) for v in raw.get("tta_views", [])),
-            threshold=float(raw["threshold"]), uncertain_band=(low, high), raw=raw)
+            threshold=float(raw["threshold"]), uncertain_band=(low, high), raw=raw,
+            jpeg_draft=bool(inp.get("jpeg_draft", False)))
     except FileNotFoundError as exc:
         raise ModelError(f"model card not found: {card_path}") from exc
     except (OSError, ValueError, KeyError, TypeError) as exc:

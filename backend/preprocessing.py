@@ -1,6 +1,8 @@
 """The one preprocessing contract shared by training and the backend.
 
 Bytes -> ``decode_image`` -> RGB ``PIL.Image`` -> ``to_model_input`` -> ``(3, 224, 224)`` float32 in [0, 1].
+Large JPEGs are decoded already shrunk by libjpeg's DCT scaling (``draft_for_input``), the integer
+reduction the resize would otherwise make after a full decode.
 
 Only pixels reach the model: the file format, metadata and alpha channel are dropped here, so a model
 trained through this module cannot learn them as shortcuts. Training inserts its random augmentations
@@ -17,7 +19,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from backend import limits as _limits
 
@@ -37,6 +39,9 @@ LETTERBOX_FILL = (128, 128, 128)
 #: while at least twice the target size remains, then bicubic. A 1024 px JPEG's resize takes ~3 ms
 #: instead of ~9 ms; the evaluation in training/results measures the model with it.
 REDUCING_GAP = 2.0
+#: Smallest shorter side, as a multiple of the input side, that JPEG DCT scaling leaves
+#: (``draft_for_input``): the decoder makes the box reduction ``REDUCING_GAP`` would make anyway.
+DRAFT_GAP = REDUCING_GAP
 #: Largest scaled image a centre crop makes, as a multiple of the crop's area; beyond it (aspect
 #: ratios over 4:1) only the crop's source region is scaled, see ``_center_crop``.
 MAX_SCALED_AREA = 4
@@ -166,6 +171,40 @@ def decoded_bytes(img: Image.Image) -> int:
     return img.size[0] * img.size[1] * per_pixel
 
 
+def oriented_size(img: Image.Image) -> tuple[int, int]:
+    """``(width, height)`` in pixels of ``img`` (from ``open_image``, before ``draft_for_input``)
+    once its EXIF orientation is applied: swapped for orientations 5 to 8, as ``ImageOps.exif_transpose``.
+
+    Raises:
+        CorruptImage: unreadable EXIF data.
+    """
+    try:
+        turned = img.getexif().get(ExifTags.Base.Orientation) in (5, 6, 7, 8)
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
+        raise CorruptImage(f"unreadable EXIF data: {exc}") from exc
+    return (img.size[1], img.size[0]) if turned else img.size
+
+
+def draft_for_input(img: Image.Image, size: int = INPUT_SIZE) -> int:
+    """Let the decoder shrink ``img`` (lazy, from ``open_image``) before any pixel is decoded: JPEG
+    DCT scaling by 1/2, 1/4 or 1/8 (libjpeg's scaled inverse DCT through Pillow's ``draft``), the
+    largest that keeps both sides at least ``DRAFT_GAP * size`` pixels. This is the integer
+    reduction ``resize_to_input`` would make after a full decode (``REDUCING_GAP``), done by the
+    decoder instead: a 1024 px JPEG decodes in about 5.5 ms instead of 8.5 ms, a 3000 px one in
+    14 ms instead of 35 ms, and the model input differs by 0.2 levels of 255 on average. Other
+    formats are left unchanged (Pillow can reduce only JPEG while decoding).
+
+    Returns the factor (1, 2, 4 or 8); ``img.size`` becomes the reduced size in pixels (sides
+    rounded up), so ``decoded_bytes`` afterwards estimates the smaller decode.
+    """
+    if img.format != "JPEG":
+        return 1
+    before = img.size[0]
+    side = round(DRAFT_GAP * size)
+    img.draft(None, (side, side))
+    return max(1, round(before / img.size[0]))
+
+
 def decode_opened(img: Image.Image, *, background: tuple[int, int, int] = BACKGROUND) -> Image.Image:
     """Decode an image from ``open_image``: frame 0, EXIF orientation, 8-bit RGB with alpha
     composited onto ``background``. Returns an ``RGB`` image of the (oriented) size in pixels.
@@ -189,20 +228,25 @@ def decode_image(
     *,
     limits: DecodeLimits = DecodeLimits(),
     background: tuple[int, int, int] = BACKGROUND,
+    draft_size: int | None = None,
 ) -> Image.Image:
     """Decode image bytes to an 8-bit RGB ``PIL.Image`` following the contract.
 
     Steps: Pillow decode restricted to ``ALLOWED_FORMATS``; size check before any pixel is decoded;
     frame 0 of animations; EXIF orientation applied; 16-bit and palette images converted correctly;
-    alpha composited onto ``background``. Same as ``decode_opened(open_image(data))``.
+    alpha composited onto ``background``. Same as ``decode_opened(open_image(data))``, with
+    ``draft_for_input`` in between when ``draft_size`` is given.
 
     Args:
         data: the file's bytes.
         limits: largest accepted image, in pixels.
         background: RGB colour (0-255) behind transparent pixels.
+        draft_size: the model input side, pixels: a large JPEG is decoded shrunk by DCT scaling
+            (``draft_for_input``); None decodes at full size.
 
     Returns:
-        An ``RGB`` image of the file's (oriented) size in pixels.
+        An ``RGB`` image of the file's (oriented) size in pixels, or of that size divided by the
+        DCT scaling factor (sides rounded up) with ``draft_size``.
 
     Raises:
         EmptyImage: ``data`` is empty.
@@ -211,7 +255,10 @@ def decode_image(
         ExtremeAspectRatio: beyond ``limits.max_aspect_ratio`` (when set).
         CorruptImage: truncated or corrupt data.
     """
-    return decode_opened(open_image(data, limits=limits), background=background)
+    img = open_image(data, limits=limits)
+    if draft_size is not None:
+        draft_for_input(img, draft_size)
+    return decode_opened(img, background=background)
 
 
 def _center_crop(img: Image.Image, size: int) -> Image.Image:
@@ -286,7 +333,9 @@ def to_model_input(img: Image.Image, size: int = INPUT_SIZE, mode: str = "center
 
 
 def preprocess(data: bytes, size: int = INPUT_SIZE, mode: str = "center_crop",
-               limits: DecodeLimits = DecodeLimits()) -> np.ndarray:
-    """Image bytes -> model input ``(3, size, size)`` float32 in [0, 1]: ``decode_image`` then
-    ``to_model_input``. Raises the ``ImageError`` subclasses of ``decode_image``."""
-    return to_model_input(decode_image(data, limits=limits), size, mode)
+               limits: DecodeLimits = DecodeLimits(), jpeg_draft: bool = True) -> np.ndarray:
+    """Image bytes -> model input ``(3, size, size)`` float32 in [0, 1]: ``decode_image`` (with
+    ``draft_for_input`` when ``jpeg_draft``, as models from 2.2.0 were trained; a card's
+    ``input.jpeg_draft``) then ``to_model_input``. Raises the ``ImageError`` subclasses of
+    ``decode_image``."""
+    return to_model_input(decode_image(data, limits=limits, draft_size=size if jpeg_draft else None), size, mode)

@@ -81,7 +81,7 @@ def _prepare(candidate: Candidate, card: ModelCard, limits: DecodeLimits, thumbn
         data = read_limited(candidate.path, max_bytes)
         result.image_sha256 = image_key(data)
         result.evidence = extract_dicts(data)
-        img = decode_image(data, limits=limits)
+        img = decode_image(data, limits=limits, draft_size=card.draft_size)
         if thumbnails:
             result.thumbnail = thumbnail_uri(img)
         return result, to_model_input(img, card.size, card.resize)

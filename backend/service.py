@@ -21,7 +21,15 @@ from backend.explain import BATCH_SIZE, Explanation, occlusion_map
 from backend.inference import Batcher, Detector, ModelOutputs, QueueFull, load_detector
 from backend.memory import TRIM_AFTER_BYTES, DecodeBudget, release_free_memory, tune_allocator
 from backend.model_card import ModelCard, ModelError
-from backend.preprocessing import center_crop_box, decode_opened, decoded_bytes, open_image, to_model_input
+from backend.preprocessing import (
+    center_crop_box,
+    decode_opened,
+    decoded_bytes,
+    draft_for_input,
+    open_image,
+    oriented_size,
+    to_model_input,
+)
 from backend.provenance import extract_dicts
 
 log = logging.getLogger("shinsaku")
@@ -138,14 +146,16 @@ class Service:
         return self.decode_input(data, card)[0]
 
     def decode_input(self, data: bytes, card: ModelCard) -> tuple[np.ndarray, tuple[int, int]]:
-        """``model_input`` and the decoded (EXIF-oriented) image's ``(width, height)`` in pixels.
-        Raises as ``model_input``."""
+        """``model_input`` and the (EXIF-oriented) image's full ``(width, height)`` in pixels, also
+        when the card's ``jpeg_draft`` lets the decoder shrink it. Raises as ``model_input``."""
         img = open_image(data, limits=self.limits)
+        size = oriented_size(img)
+        if card.jpeg_draft:
+            draft_for_input(img, card.size)
         cost = decoded_bytes(img)
         with self.budget.hold(cost, timeout=self.config["REQUEST_TIMEOUT_S"]):
             try:
                 rgb = decode_opened(img)
-                size = rgb.size
                 x = to_model_input(rgb, card.size, card.resize)
             finally:
                 del img

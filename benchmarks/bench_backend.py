@@ -151,17 +151,17 @@ def eager(card: dict, checkpoint: str | None, image: bytes, images: list[bytes],
                             taps=tuple(recipe.get("taps", ())), tap_std=recipe.get("tap_std", False)).eval()
         source = "card architecture, untrained weights (no --checkpoint; same cost)"
     tta = TTAModel(model, card["tta_views"]).eval()
-    size, mode = card["input"]["size"], card["input"]["resize"]
+    size, mode, draft = card["input"]["size"], card["input"]["resize"], card["input"].get("jpeg_draft", False)
     times = []
     with torch.inference_mode():
         for i in range(n + 5):
             start = time.perf_counter()
-            tta(torch.from_numpy(preprocess(image, size, mode))[None])
+            tta(torch.from_numpy(preprocess(image, size, mode, jpeg_draft=draft))[None])
             if i >= 5:
                 times.append((time.perf_counter() - start) * 1000)
         start = time.perf_counter()
         for k in range(0, len(images), 16):
-            tta(torch.from_numpy(np.stack([preprocess(b, size, mode) for b in images[k:k + 16]])))
+            tta(torch.from_numpy(np.stack([preprocess(b, size, mode, jpeg_draft=draft) for b in images[k:k + 16]])))
         ips = len(images) / (time.perf_counter() - start)
     return {"source": source, "p50_ms": float(np.percentile(times, 50)), "images_per_s": ips}
 
@@ -180,7 +180,7 @@ def onnx_only_ms(model: Path, image: bytes, n: int = 30) -> tuple[float, float]:
     pre, inf = [], []
     for _ in range(n):
         start = time.perf_counter()
-        x = preprocess(image, card.size, card.resize)[None]
+        x = preprocess(image, card.size, card.resize, jpeg_draft=card.jpeg_draft)[None]
         mid = time.perf_counter()
         detector.predict(x)
         pre.append((mid - start) * 1000)

@@ -81,9 +81,9 @@ def model_card(args, onnx_path: Path, ckpt: dict, selection: Selection, metrics:
         + (" (mean and spatial standard deviation)" if recipe.tap_std else ""),
         "input": {"name": INPUT_NAME, "shape": ["B", 3, INPUT_SIZE, INPUT_SIZE], "dtype": "float32",
                   "range": [0.0, 1.0], "color": "RGB", "size": INPUT_SIZE, "resize": "center_crop",
-                  "alpha_background": list(BACKGROUND),
+                  "alpha_background": list(BACKGROUND), "jpeg_draft": True,
                   "preprocessing": "backend.preprocessing.preprocess: Pillow decode (JPEG, PNG, WebP, GIF, "
-                  "BMP), frame 0, EXIF orientation, 16-bit/palette to 8-bit RGB, alpha onto white, "
+                  "BMP; JPEG shrunk by DCT scaling while the shorter side stays >= 448), frame 0, EXIF orientation, 16-bit/palette to 8-bit RGB, alpha onto white, "
                   f"shorter side to {INPUT_SIZE} and centre crop (bicubic); ImageNet mean/std "
                   "normalisation is inside the graph"},
         "output": {"name": OUTPUT_NAME, "shape": ["B"], "dtype": "float32", "meaning": "probability of AI"},

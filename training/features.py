@@ -15,6 +15,9 @@ For each image the bank holds (``D = 1280 + 376 + 376`` pooled channels: the fin
 - ``views[name]``: ``(N, D)`` float32 for each evaluation view (``EVAL_VIEWS``): the contract's input,
   its mirror image, and the detail crop; ``laundered[name]`` the same after ``launder``.
 
+The global draws and views start from the contract's decode (large JPEGs shrunk by DCT scaling,
+``backend.preprocessing.draft_for_input``), the detail draws and view from the full-size decode.
+
 The trunk runs in onnxruntime (about 4x faster than PyTorch eager on 2 CPU cores); the cache file is
 keyed by the data manifests, the feature config and the backbone weights.
 """
@@ -36,7 +39,15 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from backend.preprocessing import BACKGROUND, INPUT_SIZE, ImageError, decode_image, resize_to_input, to_array
+from backend.preprocessing import (
+    BACKGROUND,
+    DRAFT_GAP,
+    INPUT_SIZE,
+    ImageError,
+    decode_image,
+    resize_to_input,
+    to_array,
+)
 from training.augment import (
     STRENGTHS,
     TrainTransform,
@@ -86,13 +97,15 @@ def detail_view(img: Image.Image, size: int = INPUT_SIZE, max_short: int = DETAI
     return img.crop((left, top, left + size, top + size))
 
 
-def eval_view(img: Image.Image, name: str) -> np.ndarray:
-    """Evaluation view ``name`` of a decoded image: ``(3, 224, 224)`` float32 in [0, 1].
-    Raises ``KeyError`` for a name outside ``EVAL_VIEWS``."""
+def eval_view(img: Image.Image, name: str, full: Image.Image | None = None) -> np.ndarray:
+    """Evaluation view ``name``: ``(3, 224, 224)`` float32 in [0, 1]. ``img`` is decoded by the
+    contract (``decode_image(data, draft_size=INPUT_SIZE)``); the detail view is cut from ``full``,
+    the same image decoded at full size (``img`` when None). Raises ``KeyError`` for a name outside
+    ``EVAL_VIEWS``."""
     if name not in EVAL_VIEWS:
         raise KeyError(name)
     if name == "detail":
-        return to_array(detail_view(img))
+        return to_array(detail_view(img if full is None else full))
     arr = to_array(resize_to_input(img))
     return np.ascontiguousarray(arr[:, :, ::-1]) if name == "hflip" else arr
 
@@ -110,7 +123,8 @@ class FeatureConfig:
 
     def key(self, data_sha256: str) -> str:
         """Cache key (16 hex digits) of this config over the data manifests' sha256."""
-        blob = json.dumps({"config": asdict(self), "data": data_sha256, "taps": TAP_BLOCKS, "v": TRUNK_VERSION})
+        blob = json.dumps({"config": asdict(self), "data": data_sha256, "taps": TAP_BLOCKS, "v": TRUNK_VERSION,
+                           "draft_gap": DRAFT_GAP})
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -148,16 +162,22 @@ class _Draws(Dataset):
         rng = random.Random(f"{cfg.seed}:{self.samples[i].file}")
         try:
             data = self.samples[i].path.read_bytes()
-            img = decode_image(data)
+            full = decode_image(data)  # the detail draws and view need native pixels
+            img = decode_image(data, draft_size=INPUT_SIZE)  # the contract's decode (JPEG DCT scaling)
             alpha = Image.open(io.BytesIO(data)).mode in ("RGBA", "LA", "PA", "P")
             transform = TrainTransform(strength=cfg.strength, seed=rng.getrandbits(32))
             arrays = []
             for k in range(cfg.draws + cfg.detail_draws):
                 background = random_background(rng)
-                drawn = decode_image(data, background=background) if alpha and background != BACKGROUND else img
-                arrays.append(transform(drawn) if k < cfg.draws else self._detail_draw(drawn, rng))
-            laundered = decode_image(launder(data))
-            arrays += [eval_view(img, v) for v in EVAL_VIEWS] + [eval_view(laundered, v) for v in EVAL_VIEWS]
+                if k < cfg.draws:
+                    drawn = (decode_image(data, background=background, draft_size=INPUT_SIZE)
+                             if alpha and background != BACKGROUND else img)
+                    arrays.append(transform(drawn))
+                else:
+                    drawn = decode_image(data, background=background) if alpha and background != BACKGROUND else full
+                    arrays.append(self._detail_draw(drawn, rng))
+            laundered = decode_image(launder(data), draft_size=INPUT_SIZE)  # <= 512 px: never drafted
+            arrays += [eval_view(img, v, full) for v in EVAL_VIEWS] + [eval_view(laundered, v) for v in EVAL_VIEWS]
             return i, torch.from_numpy(np.stack(arrays)), True
         except (ImageError, OSError):
             return i, torch.zeros(self.count, 3, INPUT_SIZE, INPUT_SIZE), False

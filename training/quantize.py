@@ -141,12 +141,12 @@ def write_entry(card: ModelCard, entry: dict) -> None:
     path.write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")
 
 
-def load_images(paths: list[Path], size: int, resize: str, threads: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def load_images(paths: list[Path], card: ModelCard, threads: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """``(N, 3, S, S)`` float32 inputs of the images at ``paths`` by ``backend.preprocessing.preprocess``
-    and the boolean ``(len(paths),)`` mask of those that decoded (others are skipped)."""
+    under ``card``'s contract (input side, resize, ``jpeg_draft``) and the boolean ``(len(paths),)`` mask of those that decoded (others are skipped)."""
     def one(path: Path) -> np.ndarray | None:
         try:
-            return preprocess(path.read_bytes(), size, resize)
+            return preprocess(path.read_bytes(), card.size, card.resize, jpeg_draft=card.jpeg_draft)
         except Exception:  # noqa: BLE001 - an undecodable training image is left out, counted by the mask
             return None
 
@@ -195,10 +195,10 @@ def run(model: Path, data: Path = DATA, calibration_images: int = 256, max_compa
     print(f"calibration: {len(picked)} images of {len({samples[i].source for i in calib_part})} sources; "
           f"comparison: {len(compare_part)} images of {len({samples[i].source for i in compare_part})} other "
           f"sources", file=sys.stderr)
-    calibration, _ = load_images([samples[i].path for i in picked], card.size, card.resize, threads)
+    calibration, _ = load_images([samples[i].path for i in picked], card, threads)
     output = quantize(card, calibration, int8_path(card), reduce_range=reduce_range,
                       float_sensitive=float_sensitive)
-    held_out, ok = load_images([samples[i].path for i in compare_part], card.size, card.resize, threads)
+    held_out, ok = load_images([samples[i].path for i in compare_part], card, threads)
     quality = compare(card, predict(card.onnx_path, card.input_name, held_out),
                       predict(output, card.input_name, held_out), labels[compare_part][ok])
     entry = {

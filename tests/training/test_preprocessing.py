@@ -85,17 +85,58 @@ def test_model_input_shape_range_and_modes(mode):
 
 
 def test_training_and_backend_inputs_are_identical(tmp_path):
-    """The training side's evaluation view (``training.features.eval_view``, what the feature bank
-    and the parity check see) and the backend's ``preprocess`` give the same tensor."""
-    from training.features import eval_view
+    """The feature bank's evaluation views (``training.features._Draws``, what training, selection
+    and the parity check see) and the backend's ``preprocess`` give the same tensor, for a JPEG
+    large enough to be DCT-scaled too; the detail view keeps the full-size decode."""
+    from training.data import Sample
+    from training.features import EVAL_VIEWS, FeatureConfig, _Draws, detail_view
 
     rgba = Image.fromarray(np.random.default_rng(0).integers(0, 255, (150, 210, 4), dtype=np.uint8), "RGBA")
     files = {"a.png": encode(rgba, "PNG"), "b.webp": encode(rgba.convert("RGB"), "WEBP", quality=80),
-             "c.jpg": encode(rgba.convert("RGB"), "JPEG", quality=70)}
-    for data in files.values():
+             "c.jpg": encode(rgba.convert("RGB"), "JPEG", quality=70),
+             "d.jpg": encode(rgba.convert("RGB").resize((1900, 1000)), "JPEG", quality=90)}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    config = FeatureConfig(draws=1, detail_draws=1)
+    draws = _Draws([Sample(name, 0, "s", str(tmp_path)) for name in files], config)
+    for i, data in enumerate(files.values()):
+        _, stack, ok = draws[i]
+        views = stack.numpy()[config.draws + config.detail_draws:]
         expected = P.preprocess(data)
-        np.testing.assert_array_equal(eval_view(P.decode_image(data), "original"), expected)
-        np.testing.assert_array_equal(eval_view(P.decode_image(data), "hflip"), expected[:, :, ::-1])
+        assert ok
+        np.testing.assert_array_equal(views[EVAL_VIEWS.index("original")], expected)
+        np.testing.assert_array_equal(views[EVAL_VIEWS.index("hflip")], expected[:, :, ::-1])
+        np.testing.assert_array_equal(views[EVAL_VIEWS.index("detail")], P.to_array(detail_view(P.decode_image(data))))
+
+
+def test_large_jpegs_are_decoded_shrunk_by_dct_scaling():
+    """``draft_for_input`` picks the largest DCT scale keeping both sides >= 2 x 224 px, only for
+    JPEG; the model input stays within a fraction of a level of the full decode's."""
+    pixels = np.random.default_rng(1).integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    art = Image.fromarray(pixels).resize((2000, 1000), Image.Resampling.BICUBIC)
+    for (w, h), factor in (((2000, 1000), 2), ((4000, 3600), 8), ((1000, 1000), 2), ((800, 3000), 1)):
+        img = P.open_image(encode(art.resize((w, h)), "JPEG", quality=90))
+        full_bytes = P.decoded_bytes(img)
+        assert P.draft_for_input(img) == factor
+        assert img.size == (-(-w // factor), -(-h // factor))
+        assert P.decoded_bytes(img) <= full_bytes / factor**2 * 1.01
+        assert P.decode_opened(img).size == img.size
+    png = P.open_image(encode(art, "PNG"))
+    assert P.draft_for_input(png) == 1 and png.size == (2000, 1000)
+    data = encode(art, "JPEG", quality=90)
+    drafted, full = P.preprocess(data), P.preprocess(data, jpeg_draft=False)
+    assert not np.array_equal(drafted, full)
+    assert np.abs(drafted - full).mean() * 255 < 1.0
+
+
+def test_oriented_size_is_the_full_size_after_exif_orientation():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90 degrees: width and height swap
+    data = encode(Image.new("RGB", (2000, 1000)), "JPEG", exif=exif.tobytes())
+    img = P.open_image(data)
+    assert P.oriented_size(img) == (1000, 2000)
+    assert P.draft_for_input(img) == 2  # 1000 // 448 = 2
+    assert P.decode_opened(img).size == (500, 1000)
 
 
 def test_parity_on_a_real_data_file():
@@ -107,4 +148,5 @@ def test_parity_on_a_real_data_file():
 
     for f in files:
         data = f.read_bytes()
-        np.testing.assert_array_equal(eval_view(P.decode_image(data), "original"), P.preprocess(data))
+        np.testing.assert_array_equal(eval_view(P.decode_image(data, draft_size=P.INPUT_SIZE), "original"),
+                                      P.preprocess(data))
