@@ -148,7 +148,7 @@ def model():
                     "uncertain_band": list(card.uncertain_band), "headline": card.raw.get("headline", {}),
                     "metrics": card.raw.get("metrics", {}),
                     "execution_provider": svc.detector.provider, "precision": card.precision,
-                    "quantization": card.raw.get("int8", {}) if card.precision == "int8" else {},
+                    "quantization": card.precision_entry,
                     "max_batch_size": config["MAX_BATCH_SIZE"],
                     "max_batch_files": config["MAX_BATCH_FILES"], "max_image_bytes": config["MAX_IMAGE_BYTES"]})
 

@@ -56,7 +56,8 @@ DEFAULTS: dict[str, Any] = {
     "REQUEST_TIMEOUT_S": 30.0,  # longest a request waits for its inference result, seconds
     "CACHE_SIZE": 4096,  # results kept in the LRU cache (0 disables it)
     "PROVIDER": "auto",  # "auto" (CUDA when available, else CPU), "cuda" or "cpu"
-    # "fp32" (the card's model) or "int8" (its int8 entry, made by `python -m training.quantize`)
+    # "fp32" (the card's model), "int8" (CPU) or "fp16" (GPU): the card's entry of that name, made by
+    # `python -m training.quantize --precision int8|fp16`
     "PRECISION": "fp32",
     "INTRA_OP_THREADS": 0,  # onnxruntime threads per operator; 0: number of CPU cores
     "INTER_OP_THREADS": 1,  # onnxruntime threads across operators

@@ -72,7 +72,8 @@ class Detector:
                  inter_op_threads: int = 1, allow_spinning: bool = False) -> None:
         """Create the session (``intra_op_threads`` 0: one per CPU core; ``allow_spinning``: let idle
         onnxruntime threads busy-wait, which steals CPU from decoding and other processes). Raises ``ModelError`` when the file is missing or not a valid model,
-        or its input/output names differ from the card."""
+        or its input/output names differ from the card. An ``fp16`` card on the CPU provider is
+        logged as a warning (slow there), not refused."""
         self.card = card
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_threads or (os.cpu_count() or 1)
@@ -95,6 +96,10 @@ class Detector:
             raise ModelError(f"model has inputs {inputs} and outputs {outputs}, card says "
                              f"{card.input_name!r} -> {card.output_name!r}")
         self.provider = self.session.get_providers()[0]
+        if card.precision == "fp16" and self.provider == CPU:
+            log.warning("PRECISION=fp16 on %s: onnxruntime's CPU provider runs most FP16 operators through "
+                        "float32 casts, so the FP16 model is slower there than FP32; fp16 is meant for the "
+                        "CUDA provider, int8 for the CPU", CPU)
         #: I/O binding device ("cuda" when the CUDA provider runs the model, else None: plain ``run``).
         self.io_binding_device: str | None = "cuda" if self.provider == CUDA else None
 
@@ -142,7 +147,8 @@ class Detector:
 def load_detector(config: Mapping[str, Any]) -> Detector:
     """The detector that ``shinsaku serve`` and ``shinsaku scan`` both use: the card of
     ``config["MODEL_PATH"]`` with its sha256 checked, switched to ``config["PRECISION"]``
-    (``fp32`` | ``int8``: the card's ``int8`` entry, ``backend.model_card.for_precision``), a session with the configured provider and
+    (``fp32`` | ``int8`` | ``fp16``: the card's entry of that name, ``backend.model_card.for_precision``;
+    fp16 on the CPU provider is logged as a warning, not refused), a session with the configured provider and
     threads, and one warm-up inference. Raises ``ModelError`` (missing, corrupt, mismatched, failing)."""
     card = for_precision(load_card(config["MODEL_PATH"]), config["PRECISION"])
     detector = Detector(card, config["PROVIDER"], config["INTRA_OP_THREADS"],

@@ -12,9 +12,9 @@ from typing import Any
 from backend.preprocessing import RESIZE_MODES
 
 LABELS = ("ai", "human", "uncertain")
-#: Model precisions: the card's own ONNX file (``fp32``) or its ``int8`` entry (``training.quantize``).
-PRECISIONS = ("fp32", "int8")
-INT8_KEY = "int8"
+#: Model precisions: the card's own ONNX file (``fp32``) or one of its reduced-precision entries, each
+#: under its precision's name as key (``int8``, ``fp16``), written by ``python -m training.quantize``.
+PRECISIONS = ("fp32", "int8", "fp16")
 
 
 class ModelError(RuntimeError):
@@ -56,7 +56,7 @@ class ModelCard:
     threshold: float
     uncertain_band: tuple[float, float]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
-    precision: str = "fp32"  # which file of the card ``onnx_path`` / ``sha256`` are: "fp32" | "int8"
+    precision: str = "fp32"  # which file of the card ``onnx_path`` / ``sha256`` are: one of PRECISIONS
     # input.jpeg_draft: JPEGs decoded shrunk by DCT scaling (``preprocessing.draft_for_input``), as
     # the model was trained; absent (models before 2.2.0): full decode
     jpeg_draft: bool = False
@@ -65,6 +65,13 @@ class ModelCard:
     def draft_size(self) -> int | None:
         """``draft_size`` for ``preprocessing.decode_image``: the input side, or None (full decode)."""
         return self.size if self.jpeg_draft else None
+
+    @property
+    def precision_entry(self) -> dict[str, Any]:
+        """The card's entry of ``precision`` (how the variant was made, its quality against FP32);
+        ``{}`` for ``fp32`` or a card without that entry."""
+        entry = self.raw.get(self.precision) if self.precision != "fp32" else None
+        return entry if isinstance(entry, dict) else {}
 
     def label(self, probability_ai: float) -> str:
         """``label_for`` with this card's threshold and uncertain band."""
@@ -117,34 +124,35 @@ def load_card(model_path: str | Path, verify_sha256: bool = True) -> ModelCard:
 
 
 def for_precision(card: ModelCard, precision: str, verify_sha256: bool = True) -> ModelCard:
-    """``card`` for ``precision``: itself for ``"fp32"``; for ``"int8"`` the same card pointing at
-    the file of its ``int8`` entry (written by ``python -m training.quantize``: ``onnx_file``,
-    ``sha256``, ``fp32_sha256`` of the model it was quantised from), with that file's sha256
-    checked when ``verify_sha256``. Threshold, band and contract stay the card's.
+    """``card`` for ``precision``: itself for ``"fp32"``; for a reduced precision (``"int8"``,
+    ``"fp16"``) the same card pointing at the file of its entry under that key (written by
+    ``python -m training.quantize --precision P``: ``onnx_file``, ``sha256``, ``fp32_sha256`` of the
+    model it was made from), with that file's sha256 checked when ``verify_sha256``. Threshold, band
+    and contract (float32 ``(B, 3, S, S)`` in, float32 ``(B,)`` out) stay the card's.
 
     Raises:
-        ModelError: unknown precision; no ``int8`` entry; an entry made from another FP32 model
-            (the model was replaced: quantise again); a missing file or sha256 mismatch.
+        ModelError: unknown precision; no entry for it; an entry made from another FP32 model (the
+            model was replaced: make the variant again); a missing file or sha256 mismatch.
     """
     if precision not in PRECISIONS:
         raise ModelError(f"PRECISION must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision == "fp32":
         return card
-    entry = card.raw.get(INT8_KEY)
-    fix = "run: python -m training.quantize --model <the model card or .onnx>"
+    entry = card.raw.get(precision)
+    fix = f"run: python -m training.quantize --precision {precision} --model <the model card or .onnx>"
     if not isinstance(entry, dict) or "onnx_file" not in entry or "sha256" not in entry:
-        raise ModelError(f"PRECISION=int8 but the card of {card.onnx_path} has no int8 entry ({fix})")
+        raise ModelError(f"PRECISION={precision} but the card of {card.onnx_path} has no {precision} entry ({fix})")
     if entry.get("fp32_sha256") != card.sha256:
-        raise ModelError(f"PRECISION=int8 but the card's int8 entry was quantised from another model "
+        raise ModelError(f"PRECISION={precision} but the card's {precision} entry was made from another model "
                          f"(fp32_sha256 {entry.get('fp32_sha256')}, model {card.sha256}; {fix})")
-    int8 = dataclasses.replace(card, onnx_path=card.onnx_path.parent / str(entry["onnx_file"]),
-                               sha256=str(entry["sha256"]).lower(), precision="int8")
+    variant = dataclasses.replace(card, onnx_path=card.onnx_path.parent / str(entry["onnx_file"]),
+                                  sha256=str(entry["sha256"]).lower(), precision=precision)
     if verify_sha256:
         try:
-            actual = file_sha256(int8.onnx_path)
+            actual = file_sha256(variant.onnx_path)
         except OSError as exc:
-            raise ModelError(f"PRECISION=int8 but the int8 model is not readable: {int8.onnx_path}: "
-                             f"{exc.strerror or exc} ({fix})") from exc
-        if actual != int8.sha256:
-            raise ModelError(f"sha256 mismatch for {int8.onnx_path}: card {int8.sha256}, file {actual}")
-    return int8
+            raise ModelError(f"PRECISION={precision} but the {precision} model is not readable: "
+                             f"{variant.onnx_path}: {exc.strerror or exc} ({fix})") from exc
+        if actual != variant.sha256:
+            raise ModelError(f"sha256 mismatch for {variant.onnx_path}: card {variant.sha256}, file {actual}")
+    return variant

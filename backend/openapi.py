@@ -8,6 +8,7 @@ import json
 
 from backend import __version__
 from backend.limits import MAX_ASPECT_RATIO
+from backend.model_card import PRECISIONS
 
 
 def _error(description: str) -> dict:
@@ -113,7 +114,7 @@ SCHEMAS = {
                               "model_version": {"type": "string"}, "model_sha256": {"type": "string"},
                               "execution_provider": {"type": "string",
                                                      "description": "onnxruntime provider, e.g. CUDAExecutionProvider"},
-                              "precision": {"type": "string", "enum": ["fp32", "int8"]},
+                              "precision": {"type": "string", "enum": list(PRECISIONS)},
                               "error": {"type": "string"}, "message": {"type": "string"}}},
     "Model": {"type": "object",
               "required": ["name", "version", "sha256", "input", "tta_views", "threshold", "uncertain_band",
@@ -137,9 +138,10 @@ SCHEMAS = {
                                                 "accuracy": {"type": ["number", "null"]},
                                                 "roc_auc": {"type": ["number", "null"]}}},
                              "metrics": {"type": "object"}, "execution_provider": {"type": "string"},
-                             "precision": {"type": "string", "enum": ["fp32", "int8"]},
-                             "quantization": {"type": "object", "description": "the card's int8 entry "
-                                              "(calibration set, quality against FP32) when precision is int8"},
+                             "precision": {"type": "string", "enum": list(PRECISIONS)},
+                             "quantization": {"type": "object", "description": "the card's entry of the "
+                                              "precision served (how it was made, quality against FP32); "
+                                              "empty for fp32"},
                              "max_batch_size": {"type": "integer"}, "max_batch_files": {"type": "integer"},
                              "max_image_bytes": {"type": "integer"}}},
 }

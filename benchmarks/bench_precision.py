@@ -1,11 +1,13 @@
-"""FP32 against INT8 side by side, and ``shinsaku scan`` with 1 against N workers, in one run on this
-machine: bare onnxruntime per image (batch 1 and 8), HTTP latency p50/p99 from one client, HTTP
-images/s from 8 clients (distinct images, cache off), server peak RSS, scan images/s.
+"""FP32 against INT8 and FP16 side by side, and ``shinsaku scan`` with 1 against N workers, in one run
+on this machine: bare onnxruntime per image (batch 1 and 8), HTTP latency p50/p99 from one client,
+HTTP images/s from 8 clients (distinct images, cache off), server peak RSS, scan images/s, and the
+largest probability difference from FP32 on the 64 benchmark images (parity on this provider).
 
 Usage: ``python benchmarks/bench_precision.py [--model CARD] [--requests 200] [--scan-images 200]``
 
-INT8 needs the card's int8 entry (``python -m training.quantize --model CARD``); without it the INT8
-column says so. Other processes on the machine skew absolute times: the load average is printed,
+INT8 and FP16 need the card's ``int8`` / ``fp16`` entry (``python -m training.quantize --precision
+int8|fp16 --model CARD``); a precision without one is left out of the table, with the reason printed.
+FP16 is meant for the CUDA provider: on the CPU it runs, slower than FP32 (a measured figure). Other processes on the machine skew absolute times: the load average is printed,
 and ratios are what stays comparable. Prints figures, asserts nothing. ``SHINSAKU_PROVIDER`` applies
 (``benchmarks/gpu_check.sh`` runs this with ``cuda``).
 """
@@ -36,12 +38,10 @@ from bench_backend import (  # the HTTP helpers of the backend benchmark
 
 from backend.config import build_config
 from backend.inference import Detector
-from backend.model_card import ModelError, for_precision, load_card
+from backend.model_card import PRECISIONS, ModelError, for_precision, load_card
 from backend.preprocessing import preprocess
 from backend.scan import default_workers, scan_files
 from backend.walk import collect_files
-
-PRECISIONS = ("fp32", "int8")
 
 
 @contextlib.contextmanager
@@ -107,11 +107,25 @@ def scan_rate(detector: Detector, folder: Path, workers: int) -> float:
     return len(files) / elapsed
 
 
-def row(name: str, values: dict[str, float | None], fmt: str, ratio: bool = True) -> str:
-    cells = [(fmt.format(values[p]) if values.get(p) is not None else "n/a") for p in PRECISIONS]
-    both = all(values.get(p) for p in PRECISIONS)
-    rel = f"{values['int8'] / values['fp32']:.2f}x" if ratio and both else ""
-    return f"| {name} | {cells[0]} | {cells[1]} | {rel} |"
+def row(name: str, values: dict[str, float | None], fmt: str, columns: list[str], ratio: bool = True) -> str:
+    """One markdown table row: ``values`` of each precision in ``columns`` (``n/a`` when missing),
+    then each reduced precision's ratio to fp32 when ``ratio``."""
+    cells = [(fmt.format(values[p]) if values.get(p) is not None else "n/a") for p in columns]
+    rels = [f"{values[p] / values['fp32']:.2f}x" if ratio and values.get(p) and values.get("fp32") else ""
+            for p in columns[1:]]
+    return f"| {name} | {' | '.join(cells + rels)} |"
+
+
+def parity(detectors: dict[str, Detector | None], batch: np.ndarray) -> dict[str, float | None]:
+    """Largest ``|p - p_fp32|`` of each precision on ``batch`` ``(N, 3, S, S)`` float32 (in batches of
+    8), each on its own detector's provider; fp32's is 0. Empty without an fp32 detector."""
+    def probs(detector: Detector) -> np.ndarray:
+        return np.concatenate([detector.predict(batch[i:i + 8]) for i in range(0, len(batch), 8)])
+
+    if detectors.get("fp32") is None:
+        return {}
+    reference = probs(detectors["fp32"]).astype(np.float64)
+    return {p: float(np.abs(probs(d) - reference).max()) for p, d in detectors.items() if d is not None}
 
 
 def main() -> None:
@@ -134,10 +148,12 @@ def main() -> None:
         except ModelError as exc:
             detectors[precision] = None
             print(f"{precision}: not measured: {exc}")
+    columns = ["fp32"] + [p for p in PRECISIONS[1:] if detectors[p] is not None]
     image = anime_like_jpeg(0)
     images = [anime_like_jpeg(seed) for seed in range(1, 65)]
     x = preprocess(image)
-    figures: dict[str, dict[str, float | None]] = {}
+    figures: dict[str, dict[str, float | None]] = {
+        "parity": parity(detectors, np.stack([preprocess(i) for i in images]))}
 
     def put(key: str, precision: str, value: float | None) -> None:
         figures.setdefault(key, {})[precision] = value
@@ -162,15 +178,19 @@ def main() -> None:
     print(f"\nmodel {model} ({', '.join(p for p, d in detectors.items() if d)}); input 1024x1024 JPEG; "
           f"HTTP {args.requests} sequential requests, {args.clients} clients x {args.rounds} x 64 distinct images, "
           f"cache off; scan of {args.scan_images} JPEGs\n")
-    print("| measure | fp32 | int8 | int8/fp32 |\n|---|---|---|---|")
-    print(row("onnxruntime per image, batch 1 (ms, p50)", figures.get("bare1", {}), "{:.1f}"))
-    print(row("onnxruntime per image, batch 8 (ms, p50)", figures.get("bare8", {}), "{:.1f}"))
-    print(row("HTTP latency p50, 1 client (ms)", figures.get("p50", {}), "{:.1f}"))
-    print(row("HTTP latency p99, 1 client (ms)", figures.get("p99", {}), "{:.1f}"))
-    print(row(f"HTTP throughput, {args.clients} clients (images/s)", figures.get("ips", {}), "{:.1f}"))
-    print(row("server peak RSS (MB)", figures.get("rss", {}), "{:.0f}"))
-    print(row("scan, 1 worker (images/s)", figures.get("scan1", {}), "{:.1f}"))
-    print(row(f"scan, {args.workers} workers (images/s)", figures.get("scanN", {}), "{:.1f}"))
+    header = columns + [f"{p}/fp32" for p in columns[1:]]
+    print(f"| measure | {' | '.join(header)} |\n|{'---|' * (len(header) + 1)}")
+    for key, name, fmt, ratio in (
+            ("bare1", "onnxruntime per image, batch 1 (ms, p50)", "{:.1f}", True),
+            ("bare8", "onnxruntime per image, batch 8 (ms, p50)", "{:.1f}", True),
+            ("p50", "HTTP latency p50, 1 client (ms)", "{:.1f}", True),
+            ("p99", "HTTP latency p99, 1 client (ms)", "{:.1f}", True),
+            ("ips", f"HTTP throughput, {args.clients} clients (images/s)", "{:.1f}", True),
+            ("rss", "server peak RSS (MB)", "{:.0f}", True),
+            ("scan1", "scan, 1 worker (images/s)", "{:.1f}", True),
+            ("scanN", f"scan, {args.workers} workers (images/s)", "{:.1f}", True),
+            ("parity", "max abs probability difference from fp32, 64 images", "{:.5f}", False)):
+        print(row(name, figures.get(key, {}), fmt, columns, ratio))
     for precision in PRECISIONS:
         one, many = figures.get("scan1", {}).get(precision), figures.get("scanN", {}).get(precision)
         if one and many:
