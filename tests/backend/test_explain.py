@@ -182,6 +182,18 @@ def test_explain_crop_follows_exif_orientation(client):
     assert crop["y"] == pytest.approx(50, abs=1)
 
 
+def test_explain_crop_is_in_full_size_pixels_when_the_jpeg_is_decoded_shrunk(client):
+    """The fixture card has ``input.jpeg_draft``: a 2000 x 1000 JPEG turned by EXIF is decoded at
+    half size, yet the crop is reported in pixels of the full, oriented image."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    drawing((2000, 1000)).save(buf, "JPEG", exif=exif.tobytes())
+    crop = client.post("/v1/explain", data=buf.getvalue(), content_type="image/jpeg").json["crop"]
+    assert (crop["image_width"], crop["image_height"], crop["x"]) == (1000, 2000, 0)
+    assert crop["y"] == pytest.approx(500, abs=2) and crop["height"] == pytest.approx(1000, abs=2)
+
+
 @pytest.mark.parametrize("data,ctype,status,code", [
     (b"junk", "image/png", 415, "unsupported_media_type"),
     (solid("white", fmt="JPEG")[:40], "image/jpeg", 422, "corrupt_image"),

@@ -79,3 +79,26 @@ def test_invalid_cards_are_refused(tmp_path, change):
     (tmp_path / "shinsaku-detector.json").write_text(json.dumps(card))
     with pytest.raises(ModelError):
         load_card(tmp_path / "shinsaku-detector.json")
+
+
+@pytest.mark.parametrize("jpeg_draft", [True, False, None])
+def test_jpeg_draft_follows_the_card(make_app, tmp_path, monkeypatch, jpeg_draft):
+    """Large JPEGs are decoded shrunk only for a card whose ``input.jpeg_draft`` is true; a card
+    without the key (models before 2.2.0) gets the full decode it was trained with."""
+    import io
+
+    from PIL import Image
+    from PIL.JpegImagePlugin import JpegImageFile
+
+    sizes = []
+    real = JpegImageFile.draft
+    monkeypatch.setattr(JpegImageFile, "draft", lambda self, mode, size: sizes.append(size) or real(self, mode, size))
+    inp = {"name": "image", "shape": ["batch", 3, 224, 224], "size": 224, "resize": "center_crop"}
+    card = write_model(tmp_path, input=inp if jpeg_draft is None else {**inp, "jpeg_draft": jpeg_draft})
+    client = make_app(MODEL_PATH=str(card)).test_client()
+    buf = io.BytesIO()
+    Image.new("RGB", (1800, 1000), "white").save(buf, "JPEG")
+    response = client.post("/v1/classify", data=buf.getvalue(), content_type="image/jpeg")
+    assert response.status_code == 200 and response.json["label"] == "ai"
+    assert sizes == ([(448, 448)] if jpeg_draft else [])
+    assert load_card(card).draft_size == (224 if jpeg_draft else None)
