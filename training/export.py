@@ -36,7 +36,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--metrics", default=None, help="metrics.json from evaluate (the protocols' figures)")
     parser.add_argument("--output-dir", default="backend/models")
     parser.add_argument("--name", default="shinsaku-detector")
-    parser.add_argument("--version", default="2.1.0")
+    parser.add_argument("--version", default="2.2.0")
     parser.add_argument("--opset", type=int, default=18)
     return parser
 
