@@ -62,7 +62,7 @@ def explain_body(explained: Explained, card: ModelCard, started: float) -> dict[
     """The answer of ``POST /v1/explain``: the classify fields (``cached`` always false) plus
     ``heatmap`` (method, ``grid`` x ``grid`` ``heat`` in [0, 1] and signed ``delta`` in log-odds,
     row-major from the top-left, and a ``size`` x ``size`` RGBA PNG overlay in base64) and ``crop``
-    (the centre crop's box in pixels of the decoded, EXIF-oriented image of ``image_width`` x
+    (the centre crop's box in pixels of the full-size, EXIF-oriented image of ``image_width`` x
     ``image_height``)."""
     ex = explained.explanation
     verdict = Verdict(ex.probability_ai, False, explained.image_sha256, explained.evidence)

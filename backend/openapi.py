@@ -100,7 +100,7 @@ SCHEMAS = {
                 }},
             "crop": {
                 "type": "object", "required": ["x", "y", "width", "height", "image_width", "image_height"],
-                "description": "the centre crop the model saw, in pixels of the decoded (EXIF-oriented) image",
+                "description": "the centre crop the model saw, in pixels of the full-size (EXIF-oriented) image",
                 "properties": {k: {"type": "number", "minimum": 0}
                                for k in ("x", "y", "width", "height", "image_width", "image_height")}},
         }}]},
