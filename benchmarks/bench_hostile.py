@@ -32,8 +32,8 @@ import requests
 from tqdm import tqdm
 
 sys.path[:0] = [str(Path(__file__).resolve().parent)]
-from bench_backend import BUNDLED, REPO, cpu_model, free_port, peak_rss_mb, start_server  # noqa: E402
-from hostile_images import battery, mutate  # noqa: E402
+from bench_backend import BUNDLED, REPO, cpu_model, free_port, peak_rss_mb, start_server
+from hostile_images import battery, mutate
 
 
 def rss_mb(pid: int) -> float:
@@ -156,9 +156,8 @@ def bench_slow(url: str, port: int, count: int, seconds: float) -> None:
 
 
 def bench_scan(model: Path) -> None:
-    from PIL import Image
-
     from hostile_images import encode
+    from PIL import Image
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "hostile"

@@ -133,9 +133,8 @@ def test_budget_larger_than_capacity_runs_alone_and_times_out():
     budget = DecodeBudget(100)
     with budget.hold(10_000):  # clamped: takes the whole budget
         assert budget.in_use == 100
-        with pytest.raises(BudgetTimeout):
-            with budget.hold(1, timeout=0.05):
-                pass
+        with pytest.raises(BudgetTimeout), budget.hold(1, timeout=0.05):
+            pass
     assert budget.in_use == 0
 
 

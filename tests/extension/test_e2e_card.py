@@ -17,8 +17,16 @@ from pathlib import Path
 
 import pytest
 import requests
-from ext_helpers import (DATA_DIR, WAIT_MS, open_loaded_page, open_review_page, screenshot, set_settings,
-                         shown_probability, sw_eval)
+from ext_helpers import (
+    DATA_DIR,
+    WAIT_MS,
+    open_loaded_page,
+    open_review_page,
+    screenshot,
+    set_settings,
+    shown_probability,
+    sw_eval,
+)
 from PIL import Image, PngImagePlugin
 from review_site import DataHandler, pick_dataset_images
 

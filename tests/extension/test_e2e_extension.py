@@ -13,8 +13,18 @@ from pathlib import Path
 
 import pytest
 import requests
-from ext_helpers import (EXTENSION_ID, WAIT_MS, Gallery, backend_label, free_port, screenshot, set_settings,
-                         shown_probability, sw_eval, tab_id)
+from ext_helpers import (
+    EXTENSION_ID,
+    WAIT_MS,
+    Gallery,
+    backend_label,
+    free_port,
+    screenshot,
+    set_settings,
+    shown_probability,
+    sw_eval,
+    tab_id,
+)
 
 pytestmark = pytest.mark.e2e
 

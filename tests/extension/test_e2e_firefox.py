@@ -21,6 +21,7 @@ import pytest
 import requests
 from ext_helpers import EXT_DIR, WAIT_MS, backend_label, free_port
 from firefox_session import FIREFOX, start_firefox, stop_firefox
+
 # The Chromium suite's page probes and assertions, shared so both browsers are held to the same rules.
 from test_e2e_extension import COLLECT_JS, assert_badge_matches_backend, assert_badge_on_image, image_srcs
 
@@ -175,7 +176,7 @@ class RefererHandler(http.server.BaseHTTPRequestHandler):
     """An image host with pixiv's rule: 403 unless ``Referer`` is pixiv's. Records each request's
     Referer in ``server.referers``."""
 
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):
         referer = self.headers.get("Referer")
         self.server.referers.append(referer)
         if referer != PIXIV_REFERER:

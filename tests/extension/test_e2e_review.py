@@ -13,9 +13,17 @@ from pathlib import Path
 
 import pytest
 import requests
+from ext_helpers import (
+    ARTIFACTS,
+    WAIT_MS,
+    open_loaded_page,
+    open_review_page,
+    set_settings,
+    shown_probability,
+    sw_eval,
+    tab_id,
+)
 from playwright.sync_api import expect
-from ext_helpers import (ARTIFACTS, WAIT_MS, open_loaded_page, open_review_page, set_settings, shown_probability,
-                         sw_eval, tab_id)
 from review_site import REVIEW_IMAGES
 
 from backend.scan import FIELDS as SCAN_FIELDS
