@@ -58,7 +58,7 @@ class ModelCard:
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     precision: str = "fp32"  # which file of the card ``onnx_path`` / ``sha256`` are: one of PRECISIONS
     # input.jpeg_draft: JPEGs decoded shrunk by DCT scaling (``preprocessing.draft_for_input``), as
-    # the model was trained; absent (models before 2.2.0): full decode
+    # the model was trained (``train --jpeg-draft``); absent or false: full decode
     jpeg_draft: bool = False
 
     @property

@@ -1,8 +1,9 @@
 """The one preprocessing contract shared by training and the backend.
 
 Bytes -> ``decode_image`` -> RGB ``PIL.Image`` -> ``to_model_input`` -> ``(3, 224, 224)`` float32 in [0, 1].
-Large JPEGs are decoded already shrunk by libjpeg's DCT scaling (``draft_for_input``), the integer
-reduction the resize would otherwise make after a full decode.
+A model trained with ``--jpeg-draft`` (card ``input.jpeg_draft``) has large JPEGs decoded already
+shrunk by libjpeg's DCT scaling (``draft_for_input``), the integer reduction the resize would
+otherwise make after a full decode; the bundled model is not (it cost validation recall).
 
 Only pixels reach the model: the file format, metadata and alpha channel are dropped here, so a model
 trained through this module cannot learn them as shortcuts. Training inserts its random augmentations
@@ -333,9 +334,9 @@ def to_model_input(img: Image.Image, size: int = INPUT_SIZE, mode: str = "center
 
 
 def preprocess(data: bytes, size: int = INPUT_SIZE, mode: str = "center_crop",
-               limits: DecodeLimits = DecodeLimits(), jpeg_draft: bool = True) -> np.ndarray:
+               limits: DecodeLimits = DecodeLimits(), jpeg_draft: bool = False) -> np.ndarray:
     """Image bytes -> model input ``(3, size, size)`` float32 in [0, 1]: ``decode_image`` (with
-    ``draft_for_input`` when ``jpeg_draft``, as models from 2.2.0 were trained; a card's
-    ``input.jpeg_draft``) then ``to_model_input``. Raises the ``ImageError`` subclasses of
+    ``draft_for_input`` when ``jpeg_draft``: a card's ``input.jpeg_draft``, for a model trained
+    with ``train --jpeg-draft``; the bundled one is not) then ``to_model_input``. Raises the ``ImageError`` subclasses of
     ``decode_image``."""
     return to_model_input(decode_image(data, limits=limits, draft_size=size if jpeg_draft else None), size, mode)

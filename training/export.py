@@ -36,7 +36,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--metrics", default=None, help="metrics.json from evaluate (the protocols' figures)")
     parser.add_argument("--output-dir", default="backend/models")
     parser.add_argument("--name", default="shinsaku-detector")
-    parser.add_argument("--version", default="2.2.0")
+    parser.add_argument("--version", default="2.1.0")
     parser.add_argument("--opset", type=int, default=18)
     return parser
 
@@ -71,6 +71,7 @@ def model_card(args, onnx_path: Path, ckpt: dict, selection: Selection, metrics:
     selection, and the recipe's measured figures with the protocol that measured them; the
     ``headline`` entry is the leave-source-out false accusation rate and its companions."""
     recipe = Recipe.from_dict(ckpt["recipe"])
+    jpeg_draft = bool(ckpt["feature_config"].get("jpeg_draft", False))  # as the features were decoded
     card = {
         "name": args.name, "version": args.version,
         "onnx_file": onnx_path.name, "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
@@ -81,9 +82,10 @@ def model_card(args, onnx_path: Path, ckpt: dict, selection: Selection, metrics:
         + (" (mean and spatial standard deviation)" if recipe.tap_std else ""),
         "input": {"name": INPUT_NAME, "shape": ["B", 3, INPUT_SIZE, INPUT_SIZE], "dtype": "float32",
                   "range": [0.0, 1.0], "color": "RGB", "size": INPUT_SIZE, "resize": "center_crop",
-                  "alpha_background": list(BACKGROUND), "jpeg_draft": True,
+                  "alpha_background": list(BACKGROUND), "jpeg_draft": jpeg_draft,
                   "preprocessing": "backend.preprocessing.preprocess: Pillow decode (JPEG, PNG, WebP, GIF, "
-                  "BMP; JPEG shrunk by DCT scaling while the shorter side stays >= 448), frame 0, EXIF orientation, 16-bit/palette to 8-bit RGB, alpha onto white, "
+                  f"BMP{'; JPEG shrunk by DCT scaling while both sides stay >= 448' if jpeg_draft else ''}), "
+                  "frame 0, EXIF orientation, 16-bit/palette to 8-bit RGB, alpha onto white, "
                   f"shorter side to {INPUT_SIZE} and centre crop (bicubic); ImageNet mean/std "
                   "normalisation is inside the graph"},
         "output": {"name": OUTPUT_NAME, "shape": ["B"], "dtype": "float32", "meaning": "probability of AI"},

@@ -15,8 +15,9 @@ For each image the bank holds (``D = 1280 + 376 + 376`` pooled channels: the fin
 - ``views[name]``: ``(N, D)`` float32 for each evaluation view (``EVAL_VIEWS``): the contract's input,
   its mirror image, and the detail crop; ``laundered[name]`` the same after ``launder``.
 
-The global draws and views start from the contract's decode (large JPEGs shrunk by DCT scaling,
-``backend.preprocessing.draft_for_input``), the detail draws and view from the full-size decode.
+The global draws and views start from the contract's decode (with ``FeatureConfig.jpeg_draft``, large
+JPEGs shrunk by DCT scaling, ``backend.preprocessing.draft_for_input``), the detail draws and view
+from the full-size decode.
 
 The trunk runs in onnxruntime (about 4x faster than PyTorch eager on 2 CPU cores); the cache file is
 keyed by the data manifests, the feature config and the backbone weights.
@@ -99,7 +100,7 @@ def detail_view(img: Image.Image, size: int = INPUT_SIZE, max_short: int = DETAI
 
 def eval_view(img: Image.Image, name: str, full: Image.Image | None = None) -> np.ndarray:
     """Evaluation view ``name``: ``(3, 224, 224)`` float32 in [0, 1]. ``img`` is decoded by the
-    contract (``decode_image(data, draft_size=INPUT_SIZE)``); the detail view is cut from ``full``,
+    contract (``decode_image``, with ``draft_size`` when the model's card has ``jpeg_draft``); the detail view is cut from ``full``,
     the same image decoded at full size (``img`` when None). Raises ``KeyError`` for a name outside
     ``EVAL_VIEWS``."""
     if name not in EVAL_VIEWS:
@@ -113,18 +114,31 @@ def eval_view(img: Image.Image, name: str, full: Image.Image | None = None) -> n
 @dataclass(frozen=True)
 class FeatureConfig:
     """What the cache holds: ``draws`` global and ``detail_draws`` detail augmentation draws per image
-    at ``strength`` (``training.augment.STRENGTHS``), seeded by ``seed``; backbone ``weights``."""
+    at ``strength`` (``training.augment.STRENGTHS``), seeded by ``seed``; backbone ``weights``;
+    ``jpeg_draft``: the global draws and views decode large JPEGs shrunk by DCT scaling
+    (``backend.preprocessing.draft_for_input``, the card's ``input.jpeg_draft``). Off for the shipped
+    model: on validation it cost 1.2 points of AI recall at both seeds tried (README)."""
 
     draws: int = 6
     detail_draws: int = 3
     strength: str = "strong"
     seed: int = 0
     weights: str = "deep-sort"
+    jpeg_draft: bool = False
+
+    @property
+    def draft_size(self) -> int | None:
+        """``draft_size`` of the contract's decode (``decode_image``): the input side, or None."""
+        return INPUT_SIZE if self.jpeg_draft else None
 
     def key(self, data_sha256: str) -> str:
         """Cache key (16 hex digits) of this config over the data manifests' sha256."""
-        blob = json.dumps({"config": asdict(self), "data": data_sha256, "taps": TAP_BLOCKS, "v": TRUNK_VERSION,
-                           "draft_gap": DRAFT_GAP})
+        config = asdict(self)
+        if self.jpeg_draft:
+            config["draft_gap"] = DRAFT_GAP
+        else:  # banks made before the option existed stay valid
+            del config["jpeg_draft"]
+        blob = json.dumps({"config": config, "data": data_sha256, "taps": TAP_BLOCKS, "v": TRUNK_VERSION})
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -163,20 +177,20 @@ class _Draws(Dataset):
         try:
             data = self.samples[i].path.read_bytes()
             full = decode_image(data)  # the detail draws and view need native pixels
-            img = decode_image(data, draft_size=INPUT_SIZE)  # the contract's decode (JPEG DCT scaling)
+            img = decode_image(data, draft_size=cfg.draft_size) if cfg.jpeg_draft else full  # the contract's
             alpha = Image.open(io.BytesIO(data)).mode in ("RGBA", "LA", "PA", "P")
             transform = TrainTransform(strength=cfg.strength, seed=rng.getrandbits(32))
             arrays = []
             for k in range(cfg.draws + cfg.detail_draws):
                 background = random_background(rng)
                 if k < cfg.draws:
-                    drawn = (decode_image(data, background=background, draft_size=INPUT_SIZE)
+                    drawn = (decode_image(data, background=background, draft_size=cfg.draft_size)
                              if alpha and background != BACKGROUND else img)
                     arrays.append(transform(drawn))
                 else:
                     drawn = decode_image(data, background=background) if alpha and background != BACKGROUND else full
                     arrays.append(self._detail_draw(drawn, rng))
-            laundered = decode_image(launder(data), draft_size=INPUT_SIZE)  # <= 512 px: never drafted
+            laundered = decode_image(launder(data))  # <= 512 px: DCT scaling would never apply
             arrays += [eval_view(img, v, full) for v in EVAL_VIEWS] + [eval_view(laundered, v) for v in EVAL_VIEWS]
             return i, torch.from_numpy(np.stack(arrays)), True
         except (ImageError, OSError):

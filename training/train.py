@@ -64,6 +64,9 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     group.add_argument("--draws", type=int, default=FeatureConfig.draws, help="augmented draws per image")
     group.add_argument("--detail-draws", type=int, default=FeatureConfig.detail_draws)
     group.add_argument("--strength", default=FeatureConfig.strength, choices=STRENGTHS, help="augmentation")
+    group.add_argument("--jpeg-draft", action=argparse.BooleanOptionalAction, default=FeatureConfig.jpeg_draft,
+                       help="decode large JPEGs shrunk by DCT scaling (backend.preprocessing.draft_for_input), "
+                            "written to the card's input.jpeg_draft")
     group.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="decode processes")
     group = parser.add_argument_group("recipe")
     group.add_argument("--head", default=SHIPPED.head, choices=("dense", "baseline"))
@@ -103,7 +106,8 @@ def recipe_from_args(args) -> Recipe:
 def feature_config_from_args(args) -> FeatureConfig:
     """The ``FeatureConfig`` named by the command-line options."""
     return FeatureConfig(draws=args.draws, detail_draws=args.detail_draws, strength=args.strength,
-                         seed=args.seed, weights=args.weights)
+                         seed=args.seed, weights=args.weights,
+                         jpeg_draft=getattr(args, "jpeg_draft", False))  # checkpoints before the option
 
 
 def prepare(args):

@@ -84,10 +84,11 @@ def test_model_input_shape_range_and_modes(mode):
     assert np.allclose(corner, 128 / 255) if mode == "letterbox" else np.allclose(corner, 1.0)
 
 
-def test_training_and_backend_inputs_are_identical(tmp_path):
+@pytest.mark.parametrize("jpeg_draft", [False, True])
+def test_training_and_backend_inputs_are_identical(tmp_path, jpeg_draft):
     """The feature bank's evaluation views (``training.features._Draws``, what training, selection
-    and the parity check see) and the backend's ``preprocess`` give the same tensor, for a JPEG
-    large enough to be DCT-scaled too; the detail view keeps the full-size decode."""
+    and the parity check see) and the backend's ``preprocess`` give the same tensor, with and
+    without DCT scaling of a JPEG large enough for it; the detail view keeps the full-size decode."""
     from training.data import Sample
     from training.features import EVAL_VIEWS, FeatureConfig, _Draws, detail_view
 
@@ -97,12 +98,12 @@ def test_training_and_backend_inputs_are_identical(tmp_path):
              "d.jpg": encode(rgba.convert("RGB").resize((1900, 1000)), "JPEG", quality=90)}
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
-    config = FeatureConfig(draws=1, detail_draws=1)
+    config = FeatureConfig(draws=1, detail_draws=1, jpeg_draft=jpeg_draft)
     draws = _Draws([Sample(name, 0, "s", str(tmp_path)) for name in files], config)
     for i, data in enumerate(files.values()):
         _, stack, ok = draws[i]
         views = stack.numpy()[config.draws + config.detail_draws:]
-        expected = P.preprocess(data)
+        expected = P.preprocess(data, jpeg_draft=jpeg_draft)
         assert ok
         np.testing.assert_array_equal(views[EVAL_VIEWS.index("original")], expected)
         np.testing.assert_array_equal(views[EVAL_VIEWS.index("hflip")], expected[:, :, ::-1])
@@ -124,7 +125,7 @@ def test_large_jpegs_are_decoded_shrunk_by_dct_scaling():
     png = P.open_image(encode(art, "PNG"))
     assert P.draft_for_input(png) == 1 and png.size == (2000, 1000)
     data = encode(art, "JPEG", quality=90)
-    drafted, full = P.preprocess(data), P.preprocess(data, jpeg_draft=False)
+    drafted, full = P.preprocess(data, jpeg_draft=True), P.preprocess(data)
     assert not np.array_equal(drafted, full)
     assert np.abs(drafted - full).mean() * 255 < 1.0
 
@@ -148,5 +149,4 @@ def test_parity_on_a_real_data_file():
 
     for f in files:
         data = f.read_bytes()
-        np.testing.assert_array_equal(eval_view(P.decode_image(data, draft_size=P.INPUT_SIZE), "original"),
-                                      P.preprocess(data))
+        np.testing.assert_array_equal(eval_view(P.decode_image(data), "original"), P.preprocess(data))
