@@ -149,13 +149,15 @@ class Service:
         """``model_input`` and the (EXIF-oriented) image's full ``(width, height)`` in pixels, also
         when the card's ``jpeg_draft`` lets the decoder shrink it. Raises as ``model_input``."""
         img = open_image(data, limits=self.limits)
-        size = oriented_size(img)
-        if card.jpeg_draft:
+        size = None
+        if card.jpeg_draft:  # the full size is read before the decoder is told to shrink the image
+            size = oriented_size(img)
             draft_for_input(img, card.size)
         cost = decoded_bytes(img)
         with self.budget.hold(cost, timeout=self.config["REQUEST_TIMEOUT_S"]):
             try:
                 rgb = decode_opened(img)
+                size = size or rgb.size
                 x = to_model_input(rgb, card.size, card.resize)
             finally:
                 del img

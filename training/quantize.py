@@ -64,12 +64,17 @@ VARIANTS = tuple(p for p in PRECISIONS if p != "fp32")
 SPLIT = "fold 0 of leave_source_out_folds(n_splits=2) over source groups"
 
 
+def _check_variant(precision: str) -> None:
+    """Raise ``ValueError`` unless ``precision`` is one of ``VARIANTS``."""
+    if precision not in VARIANTS:
+        raise ValueError(f"precision must be one of {', '.join(VARIANTS)}, got {precision!r}")
+
+
 def variant_path(card: ModelCard, precision: str) -> Path:
     """Where the ``precision`` model goes: ``<fp32 stem>-<precision>.onnx`` beside the FP32 file
     (``shinsaku-detector-int8.onnx``, ``shinsaku-detector-fp16.onnx``). Raises ``ValueError`` for a
     precision not in ``VARIANTS``."""
-    if precision not in VARIANTS:
-        raise ValueError(f"precision must be one of {', '.join(VARIANTS)}, got {precision!r}")
+    _check_variant(precision)
     return card.onnx_path.with_name(f"{card.onnx_path.stem}-{precision}.onnx")
 
 
@@ -199,8 +204,7 @@ def write_entry(card: ModelCard, entry: dict, precision: str = "int8") -> None:
     one), keeping every other key as it is. The FP32 model's sha256 is of the ``.onnx`` file, so it
     is unchanged. Raises ``ValueError`` for a precision not in ``VARIANTS``, ``OSError`` and
     ``json.JSONDecodeError`` for an unreadable card."""
-    if precision not in VARIANTS:
-        raise ValueError(f"precision must be one of {', '.join(VARIANTS)}, got {precision!r}")
+    _check_variant(precision)
     path = card_path_for(card.onnx_path)
     raw = json.loads(path.read_text(encoding="utf-8"))
     raw[precision] = entry
